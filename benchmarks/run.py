@@ -1,0 +1,954 @@
+"""Side-by-side benchmarks: trane vs raw ASGI 3/2, Falcon, Starlette, BlackSheep.
+
+How this works
+--------------
+Every case builds one entry per framework and measures the entries in
+interleaved rounds: each round runs every entry once (the order rotates from
+round to round), so machine noise (frequency scaling, other processes, GC)
+falls on all frameworks alike, and the figure reported is the median over the
+rounds. In-process cases call each framework's ASGI entry point directly in a
+tight loop with a fresh shallow copy of a prebuilt scope per call and trivial
+async receive/send; each entry is first checked once for a 200 with the
+expected body. Server cases start each app under uvicorn (httptools, uvloop,
+one worker) as a subprocess on a free 127.0.0.1 port, poll the port until it
+accepts connections, load the servers round-robin with wrk (or a small asyncio
+keep-alive load generator) and always kill them in a ``finally`` block.
+
+    python -m benchmarks.run                 # full run (~3 min on 2 cores)
+    python -m benchmarks.run --quick         # smoke run (< 40 s)
+    python -m benchmarks.run --cases hello,routes --chart benchmarks/ratios.png
+    python -m benchmarks.run --markdown benchmarks/README.md
+
+Nothing is installed here: ``pip install -e .[bench]`` first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python benchmarks/run.py`
+    sys.path.insert(0, str(ROOT))
+
+import benchmarks.apps  # noqa: E402  (makes `import trane` work from src/)
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Runner = Callable[[int, list[Scope], Receive, Send], Awaitable[None]]
+
+CASES = ("hello", "json", "routes", "server", "body", "ws", "memory")
+ALIASES = {"inproc": ("hello", "json"), "all": CASES}
+
+TRANE2, TRANE3 = "trane Router (ASGI 2)", "trane as_asgi3"
+RAW3, RAW2 = "raw ASGI 3 function", "raw ASGI 2 class"
+FALCON, STAR_FN, STAR_CLS, BLACKSHEEP = (
+    "Falcon asgi.App",
+    "Starlette function",
+    "Starlette HTTPEndpoint",
+    "BlackSheep",
+)
+# label -> (uvicorn import target, interface); the same apps run in-process.
+SERVED = {
+    TRANE2: ("benchmarks.apps.trane_app:app", "asgi2"),
+    TRANE3: ("benchmarks.apps.trane_app:app3", "asgi3"),
+    RAW3: ("benchmarks.apps.raw_asgi3:app", "asgi3"),
+    RAW2: ("benchmarks.apps.raw_asgi2:app", "asgi2"),
+    FALCON: ("benchmarks.apps.falcon_app:app", "asgi3"),
+    STAR_FN: ("benchmarks.apps.starlette_func:app", "asgi3"),
+    STAR_CLS: ("benchmarks.apps.starlette_class:app", "asgi3"),
+    BLACKSHEEP: ("benchmarks.apps.blacksheep_app:app", "asgi3"),
+}
+
+
+class BenchmarkError(Exception):
+    """A framework gave a wrong answer or a server failed: stop loudly."""
+
+
+@dataclass
+class Config:
+    rounds: int = 7  # in-process rounds
+    batch_seconds: float = 0.2  # target length of one in-process batch
+    server_rounds: int = 3
+    server_seconds: int = 3  # wrk -d
+    ws_rounds: int = 3
+    ws_seconds: float = 2.0
+    loadgen: str = "wrk"
+
+    @classmethod
+    def quick(cls) -> Config:
+        return cls(3, 0.05, 1, 1, 1, 1.0)
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    ratios: dict[str, float] = field(default_factory=dict)  # bar chart data
+    ratio_label: str = ""
+
+    def text(self) -> str:
+        cells = [self.columns, *self.rows]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(self.columns))]
+        lines = [
+            "  ".join(
+                cell.ljust(w) if i == 0 else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            )
+            for row in cells
+        ]
+        rule = "-" * len(lines[0])
+        return "\n".join([f"\n== {self.title} ==", lines[0], rule, *lines[1:], *self.notes])
+
+    def markdown(self) -> str:
+        lines = [f"### {self.title}", "", "| " + " | ".join(self.columns) + " |"]
+        lines.append("|" + "|".join(["---"] + ["---:"] * (len(self.columns) - 1)) + "|")
+        lines += ["| " + " | ".join(r) + " |" for r in self.rows]
+        if self.notes:
+            lines += [""] + [f"{n.strip()}  " for n in self.notes]
+        return "\n".join(lines)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def load_trane() -> Any | None:
+    try:
+        import trane
+
+        trane.Router, trane.Route, trane.Application, trane.as_asgi3  # noqa: B018
+    except (ImportError, AttributeError) as exc:
+        log(f"NOTE: trane is not usable yet ({exc!r}); trane entries are skipped")
+        return None
+    return trane
+
+
+# ---------------------------------------------------------------- in-process
+
+
+def http_scope(
+    path: str,
+    method: str = "GET",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    kind: str = "http",
+) -> Scope:
+    return {
+        "type": kind,
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http" if kind == "http" else "ws",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench"), (b"accept", b"*/*")]
+        + (headers or []),
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+
+
+async def receive_empty() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def send_nothing(message: Message) -> None:
+    return None
+
+
+class Recorder:
+    """A send() that keeps the status and body, for the correctness check."""
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+        self.body = bytearray()
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        elif message["type"] == "http.response.body":
+            self.body += message.get("body", b"")
+
+
+def asgi3_runner(app: Any) -> Runner:
+    async def run(n: int, scopes: list[Scope], receive: Receive, send: Send) -> None:
+        mask = len(scopes) - 1
+        for i in range(n):
+            await app(dict(scopes[i & mask]), receive, send)
+
+    return run
+
+
+def asgi2_runner(app: Any) -> Runner:
+    """How uvicorn's ASGI2Middleware calls a double-callable."""
+
+    async def run(n: int, scopes: list[Scope], receive: Receive, send: Send) -> None:
+        mask = len(scopes) - 1
+        for i in range(n):
+            instance = app(dict(scopes[i & mask]))
+            await instance(receive, send)
+
+    return run
+
+
+@dataclass
+class Entry:
+    name: str
+    run: Runner
+    scopes: list[Scope]  # length 1 or a power of two; scopes[0] is checked
+    expected: bytes | dict[str, str]
+
+
+async def check(entry: Entry) -> None:
+    rec = Recorder()
+    await entry.run(1, entry.scopes, receive_empty, rec)
+    body = bytes(rec.body)
+    if isinstance(entry.expected, dict):
+        try:
+            ok = json.loads(body) == entry.expected
+        except ValueError:
+            ok = False
+    else:
+        ok = body == entry.expected
+    if rec.status != 200 or not ok:
+        raise BenchmarkError(
+            f"{entry.name}: expected 200 {entry.expected!r}, got {rec.status} {body[:200]!r}"
+        )
+
+
+async def time_batch(entry: Entry, n: int) -> float:
+    """Microseconds per request over one batch of ``n`` calls."""
+    gc.collect()
+    start = time.perf_counter_ns()
+    await entry.run(n, entry.scopes, receive_empty, send_nothing)
+    return (time.perf_counter_ns() - start) / n / 1000
+
+
+async def measure(entries: list[Entry], cfg: Config) -> dict[str, float]:
+    """Median µs/request per entry over interleaved rounds."""
+    sizes: dict[str, int] = {}
+    for entry in entries:
+        await check(entry)
+        await entry.run(300, entry.scopes, receive_empty, send_nothing)  # warm-up
+        per_request = await time_batch(entry, 300)
+        sizes[entry.name] = max(300, int(cfg.batch_seconds * 1e6 / per_request))
+    samples: dict[str, list[float]] = {e.name: [] for e in entries}
+    for r in range(cfg.rounds):
+        k = r % len(entries)
+        for entry in entries[k:] + entries[:k]:
+            samples[entry.name].append(await time_batch(entry, sizes[entry.name]))
+    return {name: statistics.median(v) for name, v in samples.items()}
+
+
+async def framework_entries(
+    trane: Any, prefix: str, expected: bytes | dict[str, str]
+) -> list[Entry]:
+    from benchmarks.apps import (
+        blacksheep_app,
+        falcon_app,
+        raw_asgi2,
+        raw_asgi3,
+        starlette_class,
+        starlette_func,
+    )
+
+    await blacksheep_app.app.start()  # idempotent; BlackSheep refuses requests before it
+    scopes = [http_scope(f"/{prefix}/world")]
+    entries = []
+    if trane is not None:
+        from benchmarks.apps import trane_app
+
+        entries += [
+            Entry(TRANE2, asgi2_runner(trane_app.router), scopes, expected),
+            Entry(TRANE3, asgi3_runner(trane_app.app3), scopes, expected),
+        ]
+    entries += [
+        Entry(RAW3, asgi3_runner(raw_asgi3.app), scopes, expected),
+        Entry(RAW2, asgi2_runner(raw_asgi2.app), scopes, expected),
+        Entry(FALCON, asgi3_runner(falcon_app.app), scopes, expected),
+        Entry(STAR_FN, asgi3_runner(starlette_func.app), scopes, expected),
+        Entry(STAR_CLS, asgi3_runner(starlette_class.app), scopes, expected),
+        Entry(BLACKSHEEP, asgi3_runner(blacksheep_app.app), scopes, expected),
+    ]
+    return entries
+
+
+def speed_table(title: str, results: dict[str, float], baseline: str) -> Table:
+    """Rows of µs/req, req/s and throughput ratio against ``baseline``."""
+    table = Table(title, ["framework", "µs/req", "req/s", f"vs {baseline}"])
+    base = results[baseline]
+    for name, us in results.items():
+        table.rows.append([name, f"{us:.2f}", f"{1e6 / us:,.0f}", f"{base / us:.2f}x"])
+        table.ratios[name] = base / us
+    table.ratio_label = f"req/s ÷ {baseline} (higher is faster)"
+    return table
+
+
+async def case_hello(trane: Any, cfg: Config) -> list[Table]:
+    entries = await framework_entries(trane, "hello", b"Hello, world!")
+    table = speed_table("In-process GET /hello/{name} (text)", await measure(entries, cfg), FALCON)
+    return [table]
+
+
+async def case_json(trane: Any, cfg: Config) -> list[Table]:
+    entries = await framework_entries(trane, "json", {"hello": "world"})
+    table = speed_table("In-process GET /json/{name} (JSON)", await measure(entries, cfg), FALCON)
+    return [table]
+
+
+async def case_routes(trane: Any, cfg: Config) -> list[Table]:
+    from benchmarks.apps import falcon_app, starlette_func
+
+    scopes = [http_scope(f"/hello/n{i}") for i in range(4096)]
+    small, big = 2, 1000  # filler routes before /hello/{name}: 3 vs 1001 routes in all
+    builders: list[tuple[str, Callable[[int], Any], Callable[[Any], Runner]]] = [
+        ("Falcon", lambda n: falcon_app.make_app(n, full=False), asgi3_runner),
+        ("Starlette", lambda n: starlette_func.make_app(n, full=False), asgi3_runner),
+    ]
+    if trane is not None:
+        from benchmarks.apps import trane_app
+
+        builders.insert(0, ("trane", lambda n: trane_app.make_router(n, full=False), asgi2_runner))
+    entries = [
+        Entry(f"{label} {n + 1} routes", runner(build(n)), scopes, b"Hello, n0!")
+        for label, build, runner in builders
+        for n in (small, big)
+    ]
+    results = await measure(entries, cfg)
+    table = Table(
+        "Route table: /hello/{name} after 1000 /route{i}/{name} routes (4096 names)",
+        ["framework", "µs/req 3 routes", "µs/req 1001 routes", "slowdown"],
+    )
+    for label, _, _ in builders:
+        few, many = results[f"{label} {small + 1} routes"], results[f"{label} {big + 1} routes"]
+        table.rows.append([label, f"{few:.2f}", f"{many:.2f}", f"{many / few:.2f}x"])
+        table.ratios[label] = many / few
+    table.ratio_label = "µs/req 1001 routes ÷ 3 routes (lower is better)"
+    table.notes.append("  target for trane: slowdown within 1.2x")
+    return [table]
+
+
+CHUNK = b"x" * 65536
+
+
+def chunked_receive(total: int) -> Receive:
+    """Feeds ``total`` bytes in 64 KiB http.request messages, then disconnect."""
+    count = total // len(CHUNK)
+    sent = 0
+
+    async def receive() -> Message:
+        nonlocal sent
+        sent += 1
+        if sent > count:
+            return {"type": "http.disconnect"}
+        return {"type": "http.request", "body": CHUNK, "more_body": sent < count}
+
+    return receive
+
+
+async def case_body(trane: Any, cfg: Config) -> list[Table]:
+    from benchmarks.apps import starlette_func
+
+    runners: list[tuple[str, str, Runner]] = []
+    if trane is not None:
+        from benchmarks.apps import trane_app
+
+        router = asgi2_runner(trane_app.router)
+        runners += [("trane await self.body()", "/body", router)]
+        runners += [("trane async for self.stream()", "/stream", router)]
+    star = asgi3_runner(starlette_func.app)
+    runners += [("Starlette await request.body()", "/body", star)]
+    runners += [("Starlette request.stream()", "/stream", star)]
+    mib = 1024 * 1024
+    sizes = (mib, 10 * mib)
+
+    async def one(run: Runner, path: str, size: int) -> None:
+        headers = [(b"content-length", str(size).encode())]
+        rec = Recorder()
+        await run(1, [http_scope(path, "POST", headers)], chunked_receive(size), rec)
+        if rec.status != 200 or bytes(rec.body) != str(size).encode():
+            raise BenchmarkError(f"POST {path}: got {rec.status} {bytes(rec.body)[:200]!r}")
+
+    for _, path, run in runners:
+        await one(run, path, mib)  # check + warm-up
+    times: dict[tuple[str, int], list[float]] = {}
+    rounds = max(3, cfg.rounds - 2)
+    for r in range(rounds):
+        k = r % len(runners)
+        for label, path, run in runners[k:] + runners[:k]:
+            for size in sizes:
+                repeat = sizes[-1] // size  # same bytes per sample for both sizes
+                gc.collect()
+                start = time.perf_counter()
+                for _ in range(repeat):
+                    await one(run, path, size)
+                times.setdefault((label, size), []).append((time.perf_counter() - start) / repeat)
+    peaks: dict[tuple[str, int], float] = {}
+    tracemalloc.start()
+    try:
+        for label, path, run in runners:
+            for size in sizes:
+                gc.collect()
+                tracemalloc.reset_peak()
+                before = tracemalloc.get_traced_memory()[0]
+                await one(run, path, size)
+                peaks[label, size] = (tracemalloc.get_traced_memory()[1] - before) / mib
+    finally:
+        tracemalloc.stop()
+    table = Table(
+        "Request body: POST fed in 64 KiB chunks (in-process)",
+        ["reader", "ms 1 MiB", "ms 10 MiB", "10 MiB ÷ 1 MiB", "MiB/s", "peak MiB 1/10"],
+    )
+    for label, _, _ in runners:
+        one_mib, ten_mib = (statistics.median(times[label, s]) for s in sizes)
+        table.rows.append(
+            [
+                label,
+                f"{one_mib * 1e3:.2f}",
+                f"{ten_mib * 1e3:.2f}",
+                f"{ten_mib / one_mib:.1f}x",
+                f"{10 / ten_mib:,.0f}",
+                f"{peaks[label, mib]:.2f} / {peaks[label, 10 * mib]:.2f}",
+            ]
+        )
+    table.notes.append("  linear time reads ~10x for 10 MiB ÷ 1 MiB; peak = tracemalloc peak")
+    table.notes.append("  during one request (the 64 KiB chunk object itself is shared).")
+    return [table]
+
+
+async def case_memory(trane: Any, cfg: Config) -> list[Table]:
+    """Memory held per in-flight HTTP request and per idle WebSocket connection."""
+    from benchmarks.apps import raw_ws
+
+    n = 1000
+    gate = asyncio.Event()
+    trane_dir = str(Path(trane.__file__).parent) if trane is not None else None
+
+    async def held(
+        make: Callable[[Scope], Awaitable[None]], scopes: list[Scope], ready: Callable[[], bool]
+    ) -> tuple[float, float]:
+        """KiB per connection in total and allocated by trane's own code."""
+        gc.collect()
+        tracemalloc.start(1)
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            tasks = [asyncio.ensure_future(make(s)) for s in scopes]
+            for _ in range(20):
+                await asyncio.sleep(0)
+            if not ready() or any(t.done() for t in tasks):
+                raise BenchmarkError("memory case: connections did not reach the waiting point")
+            gc.collect()
+            total = tracemalloc.get_traced_memory()[0] - before
+            snap = tracemalloc.take_snapshot()
+        finally:
+            tracemalloc.stop()
+        own = 0
+        if trane_dir:
+            snap = snap.filter_traces([tracemalloc.Filter(True, f"{trane_dir}/*")])
+            own = sum(s.size for s in snap.statistics("filename"))
+        gate.set()
+        await asyncio.gather(*tasks)
+        gate.clear()
+        return total / n / 1024, own / n / 1024
+
+    async def gated_receive() -> Message:
+        await gate.wait()
+        return {"type": "http.disconnect"}
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    def ws_receive() -> Receive:
+        first = True
+
+        async def receive() -> Message:
+            nonlocal first
+            if first:
+                first = False
+                return {"type": "websocket.connect"}
+            await gate.wait()
+            return {"type": "websocket.disconnect", "code": 1000}
+
+        return receive
+
+    class RawWaiting:  # raw ASGI 2 baseline that blocks mid-request
+        def __init__(self, scope: Scope) -> None:
+            self.scope = scope
+
+        async def __call__(self, receive: Receive, send: Send) -> None:
+            await gate.wait()
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"ok"})
+
+    # (label, app, "http" | "websocket", called as ASGI 2 double-callable?)
+    apps: list[tuple[str, Any, str, bool]] = [
+        ("raw ASGI 2 class mid-request", RawWaiting, "http", True),
+        ("raw ASGI 3 WebSocket echo idle", raw_ws.app, "websocket", False),
+    ]
+    if trane is not None:
+
+        class Waiting(trane.Application):  # type: ignore[misc,name-defined]
+            async def get(self, name: str) -> str:
+                await gate.wait()
+                return f"Hello, {name}!"
+
+        router = trane.Router([trane.Route("/hello/{name}", Waiting)])
+        apps.insert(0, ("trane Application mid-handler", router, "http", True))
+        if hasattr(trane, "WebSocketApplication"):
+            from benchmarks.apps import trane_ws
+
+            apps.insert(2, ("trane WebSocketApplication idle", trane_ws.router, "websocket", True))
+        else:
+            log("NOTE: trane.WebSocketApplication is missing; idle WebSocket size skipped")
+    table = Table(
+        f"Memory held per connection ({n} concurrent, tracemalloc)",
+        ["connection", "KiB total", "KiB in trane code"],
+    )
+    for label, app, kind, asgi2 in apps:
+        path = "/hello/world" if kind == "http" else "/ws"
+
+        async def make(scope: Scope, app: Any = app, asgi2: bool = asgi2, kind: str = kind) -> None:
+            receive = gated_receive if kind == "http" else ws_receive()
+            await (app(scope)(receive, send) if asgi2 else app(scope, receive, send))
+
+        def ready(kind: str = kind) -> bool:  # nothing answered yet / every one accepted
+            return not sent if kind == "http" else len(sent) == n
+
+        # one full connection first, so lazy per-class caches are not counted
+        gate.set()
+        await make(http_scope(path, kind=kind))
+        gate.clear()
+        sent.clear()
+        total, own = await held(make, [http_scope(path, kind=kind) for _ in range(n)], ready)
+        if kind == "http" and (len(sent) != 2 * n or sent[0].get("status") != 200):
+            raise BenchmarkError(f"{label}: expected {n} 200 responses, got {sent[:2]!r}")
+        sent.clear()
+        own_text = f"{own:.2f}" if label.startswith("trane") else "-"
+        table.rows.append([label, f"{total:.2f}", own_text])
+    table.notes.append("  total = asyncio task + coroutine frames + app objects per connection,")
+    table.notes.append("  measured after the first connection warmed lazy caches.")
+    return [table]
+
+
+# ---------------------------------------------------------------- servers
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """``uvicorn target`` in a subprocess on 127.0.0.1 (httptools, uvloop, 1 worker)."""
+
+    def __init__(self, target: str, interface: str) -> None:
+        self.target, self.interface = target, interface
+        self.port = free_port()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115  (closed in stop())
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(ROOT), str(benchmarks.apps.SRC), env.get("PYTHONPATH", "")]
+        )
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                target,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--interface",
+                interface,
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--workers",
+                "1",
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-2000:]
+
+    async def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchmarkError(f"uvicorn {self.target} exited:\n{self.output()}")
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            return
+        raise BenchmarkError(f"uvicorn {self.target} not listening after {timeout}s")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+@contextmanager
+def servers(apps: dict[str, tuple[str, str]]) -> Iterator[dict[str, Server]]:
+    started: dict[str, Server] = {}
+    try:
+        for label, (target, interface) in apps.items():
+            started[label] = Server(target, interface)
+        yield started
+    finally:
+        for server in started.values():
+            server.stop()
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(b":") for x in lines[1:])}
+    if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
+        body = b""
+        while size := int((await reader.readuntil(b"\r\n")).strip(), 16):
+            body += (await reader.readexactly(size + 2))[:-2]
+        await reader.readuntil(b"\r\n")
+        return status, body
+    return status, await reader.readexactly(int(headers.get(b"content-length", b"0")))
+
+
+async def python_load(port: int, path: str, seconds: float, connections: int = 64) -> float:
+    """Keep-alive GET load from ``connections`` asyncio clients; returns req/s."""
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+    deadline = time.perf_counter() + seconds
+
+    async def client() -> int:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        done = 0
+        try:
+            while time.perf_counter() < deadline:
+                writer.write(request)
+                status, _ = await read_response(reader)
+                if status != 200:
+                    raise BenchmarkError(f"GET {path} on port {port}: status {status}")
+                done += 1
+        finally:
+            writer.close()
+        return done
+
+    start = time.perf_counter()
+    total = sum(await asyncio.gather(*(client() for _ in range(connections))))
+    return total / (time.perf_counter() - start)
+
+
+async def wrk_load(port: int, path: str, seconds: int) -> float:
+    proc = await asyncio.create_subprocess_exec(
+        "wrk",
+        "-t1",
+        "-c64",
+        f"-d{seconds}s",
+        f"http://127.0.0.1:{port}{path}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out = (await proc.communicate())[0].decode()
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if proc.returncode or not match or "Non-2xx" in out:
+        raise BenchmarkError(f"wrk against port {port} failed:\n{out}")
+    return float(match.group(1))
+
+
+async def case_server(trane: Any, cfg: Config) -> list[Table]:
+    from benchmarks.apps import blacksheep_app  # noqa: F401  (fail early if missing)
+
+    apps = {k: v for k, v in SERVED.items() if trane is not None or not k.startswith("trane")}
+    path = "/hello/world"
+    samples: dict[str, list[float]] = {label: [] for label in apps}
+    with servers(apps) as running:
+        for label, server in running.items():
+            await server.wait_ready()
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            status, body = await read_response(reader)
+            writer.close()
+            if (status, body) != (200, b"Hello, world!"):
+                raise BenchmarkError(f"{label} under uvicorn: got {status} {body[:200]!r}")
+            await python_load(server.port, path, 0.3, 16)  # warm-up
+        labels = list(running)
+        for r in range(cfg.server_rounds):
+            k = r % len(labels)
+            for label in labels[k:] + labels[:k]:
+                port = running[label].port
+                if cfg.loadgen == "wrk":
+                    rps = await wrk_load(port, path, cfg.server_seconds)
+                else:
+                    rps = await python_load(port, path, cfg.server_seconds)
+                samples[label].append(rps)
+                log(f"  server round {r + 1}: {label}: {rps:,.0f} req/s")
+    results = {label: statistics.median(v) for label, v in samples.items()}
+    load = "wrk -t1 -c64" if cfg.loadgen == "wrk" else "asyncio keep-alive client, 64 connections"
+    table = Table(
+        f"uvicorn (httptools, uvloop, 1 worker), GET /hello/world, {load}, "
+        f"{cfg.server_seconds}s x {cfg.server_rounds} rounds",
+        ["app", "req/s", "µs/req (1/rps)", f"vs {RAW2}"],
+    )
+    base = results[RAW2]
+    for label, rps in results.items():
+        table.rows.append([label, f"{rps:,.0f}", f"{1e6 / rps:.1f}", f"{rps / base:.2f}x"])
+        table.ratios[label] = rps / base
+    table.ratio_label = f"req/s ÷ {RAW2} (higher is faster)"
+    return [table]
+
+
+async def ws_echo_rate(port: int, seconds: float, window: int = 32) -> float:
+    """Messages/s echoed over one connection with ``window`` messages in flight."""
+    from websockets.asyncio.client import connect
+
+    async with connect(f"ws://127.0.0.1:{port}/ws", compression=None) as ws:
+        await ws.send("check")
+        if await ws.recv() != "check":
+            raise BenchmarkError(f"WebSocket echo on port {port} answered wrongly")
+        slots = asyncio.Semaphore(window)
+        drained = asyncio.Event()
+        sent = received = 0
+        finished = False
+
+        async def receiver() -> None:
+            nonlocal received
+            while True:
+                await ws.recv()
+                received += 1
+                slots.release()
+                if finished and received == sent:
+                    drained.set()
+
+        task = asyncio.ensure_future(receiver())
+        start = time.perf_counter()
+        deadline = start + seconds
+        try:
+            while time.perf_counter() < deadline:
+                await slots.acquire()
+                await ws.send("hello, echo!")
+                sent += 1
+            finished = True
+            if received == sent:
+                drained.set()
+            await asyncio.wait_for(drained.wait(), 30)
+            return received / (time.perf_counter() - start)
+        finally:
+            task.cancel()
+
+
+async def case_ws(trane: Any, cfg: Config) -> list[Table]:
+    if trane is None or not hasattr(trane, "WebSocketApplication"):
+        log("NOTE: trane.WebSocketApplication is missing; WebSocket echo case skipped")
+        return []
+    trane_label, raw_label = "trane WebSocketApplication (ASGI 2)", "raw ASGI 3 echo"
+    apps = {
+        trane_label: ("benchmarks.apps.trane_ws:app", "asgi2"),
+        raw_label: ("benchmarks.apps.raw_ws:app", "asgi3"),
+    }
+    samples: dict[str, list[float]] = {label: [] for label in apps}
+    with servers(apps) as running:
+        for server in running.values():
+            await server.wait_ready()
+            await ws_echo_rate(server.port, 0.3)  # check + warm-up
+        labels = list(running)
+        for r in range(cfg.ws_rounds):
+            for label in labels[r % 2 :] + labels[: r % 2]:
+                samples[label].append(await ws_echo_rate(running[label].port, cfg.ws_seconds))
+    results = {label: statistics.median(v) for label, v in samples.items()}
+    table = Table(
+        f"WebSocket echo under uvicorn, 1 connection, 32 messages in flight, "
+        f"{cfg.ws_seconds:g}s x {cfg.ws_rounds} rounds",
+        ["app", "messages/s", f"vs {raw_label}"],
+    )
+    for label, rate in results.items():
+        table.rows.append([label, f"{rate:,.0f}", f"{rate / results[raw_label]:.2f}x"])
+        table.ratios[label] = rate / results[raw_label]
+    table.ratio_label = f"messages/s ÷ {raw_label} (higher is faster)"
+    table.notes.append("  the Python websockets client shares the 2 cores; it caps both rows.")
+    return [table]
+
+
+CASE_FUNCS: dict[str, Callable[[Any, Config], Awaitable[list[Table]]]] = {
+    "hello": case_hello,
+    "json": case_json,
+    "routes": case_routes,
+    "server": case_server,
+    "body": case_body,
+    "ws": case_ws,
+    "memory": case_memory,
+}
+
+
+# ---------------------------------------------------------------- output
+
+
+def draw_chart(tables: list[Table], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    charted = [t for t in tables if t.ratios]
+    if not charted:
+        log("NOTE: no ratios to chart")
+        return
+    heights = [0.6 + 0.35 * len(t.ratios) for t in charted]
+    fig, axes = plt.subplots(
+        len(charted),
+        1,
+        figsize=(9, sum(heights) + 0.6 * len(charted)),
+        gridspec_kw={"height_ratios": heights},
+        squeeze=False,
+    )
+    for ax, table in zip(axes[:, 0], charted, strict=True):
+        names, values = list(table.ratios), list(table.ratios.values())
+        colors = ["tab:orange" if n.startswith("trane") else "tab:blue" for n in names]
+        ax.barh(names[::-1], values[::-1], color=colors[::-1])
+        ax.axvline(1.0, color="black", linewidth=0.8)
+        for y, v in enumerate(values[::-1]):
+            ax.text(v, y, f" {v:.2f}x", va="center", fontsize=8)
+        ax.set_title(table.title, fontsize=9)
+        ax.set_xlabel(table.ratio_label, fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.set_xlim(0, max(values) * 1.18)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    log(f"chart written to {path}")
+
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def write_markdown(tables: list[Table], path: Path, header: str) -> None:
+    block = "\n\n".join([header, *(t.markdown() for t in tables)])
+    if path.exists() and START in (text := path.read_text()) and END in text:
+        before, rest = text.split(START, 1)
+        text = f"{before}{START}\n{block}\n{END}{rest.split(END, 1)[1]}"
+    else:
+        text = f"# Benchmark results\n\n{START}\n{block}\n{END}\n"
+    path.write_text(text)
+    log(f"results written to {path}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true", help="short smoke run (< 40 s)")
+    parser.add_argument(
+        "--cases", default="all", help=f"comma list of {', '.join(CASES)} (inproc = hello,json)"
+    )
+    parser.add_argument("--chart", type=Path, help="write a bar chart of the ratios (PNG)")
+    parser.add_argument("--markdown", type=Path, help="write the tables into this markdown file")
+    parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--rounds", type=int, help="override the number of in-process rounds")
+    parser.add_argument("--duration", type=int, help="override seconds per server load run")
+    return parser.parse_args(argv)
+
+
+async def run(args: argparse.Namespace) -> int:
+    cfg = Config.quick() if args.quick else Config()
+    cfg.rounds = args.rounds or cfg.rounds
+    cfg.server_seconds = args.duration or cfg.server_seconds
+    has_wrk = shutil.which("wrk") is not None
+    cfg.loadgen = (
+        "wrk" if args.loadgen == "wrk" or (args.loadgen == "auto" and has_wrk) else "python"
+    )
+    chosen: list[str] = []
+    for name in args.cases.split(","):
+        for case in ALIASES.get(name.strip(), (name.strip(),)):
+            if case not in CASES:
+                raise SystemExit(f"unknown case {case!r}; choose from {', '.join(CASES)}")
+            if case not in chosen:
+                chosen.append(case)
+    trane = load_trane()
+    tables: list[Table] = []
+    started = time.perf_counter()
+    for case in chosen:
+        log(f"-- {case}")
+        case_start = time.perf_counter()
+        for table in await CASE_FUNCS[case](trane, cfg):
+            print(table.text(), flush=True)
+            tables.append(table)
+        log(f"   ({time.perf_counter() - case_start:.1f}s)")
+    header = (
+        f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
+        f"{os.cpu_count()} CPUs; `python -m benchmarks.run{' --quick' if args.quick else ''}`, "
+        f"median of {cfg.rounds} interleaved in-process rounds, {time.strftime('%Y-%m-%d')}."
+    )
+    log(f"total {time.perf_counter() - started:.1f}s")
+    if args.chart:
+        draw_chart(tables, args.chart)
+    if args.markdown:
+        write_markdown(tables, args.markdown, header)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        import uvloop
+
+        loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
+    except ImportError:
+        loop_factory = None
+    try:
+        if sys.version_info >= (3, 11):
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
+                return runner.run(run(args))
+        return asyncio.run(run(args))
+    except BenchmarkError as exc:
+        print(f"\nBENCHMARK FAILED: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The README's demo app: class-based views, streaming, a legacy mount.
+
+Serve it with ``python -m trane serve examples.demo:app`` and try::
+
+    curl http://127.0.0.1:8000/hello/world
+    curl -X POST -H 'content-type: application/json' -d '{"a": 1}' http://127.0.0.1:8000/items
+    curl -N http://127.0.0.1:8000/count/3
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import trane
+from trane.types import Receive, Scope, Send
+
+
+class Home(trane.Application):
+    async def get(self) -> trane.HTMLResponse:
+        hello = self.url_for("hello", name="world")
+        return trane.HTMLResponse(
+            f'<!doctype html><title>trane</title><h1>trane demo</h1><a href="{hello}">{hello}</a>'
+        )
+
+
+class Hello(trane.Application):
+    # Path parameters arrive as keyword arguments, already converted.
+    async def get(self, name: str) -> str:
+        return f"Hello, {name}!"
+
+
+class Items(trane.Application):
+    max_body_size = 64 * 1024  # a larger body is answered with 413
+
+    async def post(self) -> trane.JSONResponse:
+        item = await self.json()  # 400 on bad JSON
+        return trane.JSONResponse({"item": item, "visits": self._visit()}, status=201)
+
+    def _visit(self) -> int:  # a helper: never dispatched to, whatever the method
+        self.state.visits = self.state.visits + 1 if "visits" in self.state else 1
+        return int(self.state.visits)
+
+
+class Count(trane.Application):
+    # Imperative style: each send() is streamed to the client as it happens.
+    async def get(self, n: int) -> None:
+        for i in range(n):
+            await self.send(f"count {i}\n")
+        await self.finish()
+
+
+class Info(trane.Application):
+    async def get(self) -> dict[str, Any]:
+        return {"started": self.state.started, "query": dict(self.query)}
+
+
+class LegacyApp:
+    """A 2018-style ASGI 2 app, mounted as it is."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def __call__(self, receive: Receive, send: Send) -> None:
+        body = f"legacy at {self.scope['root_path']} saw {self.scope['path']}".encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/plain")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+@asynccontextmanager
+async def lifespan(app: trane.Router) -> AsyncIterator[dict[str, Any]]:
+    yield {"started": True}  # reaches every view as self.state
+
+
+router = trane.Router(
+    [
+        trane.Route("/", Home),
+        trane.Route("/hello/{name}", Hello, name="hello"),
+        trane.Route("/items", Items),
+        trane.Route("/count/{n:int}", Count),
+        trane.Route("/info", Info),
+        trane.Mount("/legacy", LegacyApp),
+    ],
+    lifespan=lifespan,
+)
+
+app = trane.as_asgi3(router)

@@ -1,0 +1,109 @@
+"""``python -m trane serve module:attr``: run an app on uvicorn, daphne or hypercorn.
+
+Whatever the server, it gets the app through ``as_asgi3``, so trane objects and
+legacy ASGI 2 apps run on servers that no longer take ASGI 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .compat import as_asgi3
+
+SERVERS = ("uvicorn", "daphne", "hypercorn")
+
+
+class LoadError(Exception):
+    """The ``module:attr`` target could not be loaded."""
+
+
+def load(target: str) -> Any:
+    """Import ``module:attr`` (attr may be dotted); raise LoadError with one line."""
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise LoadError(f"expected 'module:attribute', got {target!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise LoadError(f"could not import module {module_name!r}") from None
+        raise
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise LoadError(f"module {module_name!r} has no attribute {attr!r}") from None
+    return obj
+
+
+def reload_factory() -> Any:
+    """For uvicorn --reload, which must import the app itself in a subprocess."""
+    return as_asgi3(load(os.environ["TRANE_APP"]))
+
+
+def serve(target: str, server: str, host: str, port: int, reload: bool) -> None:
+    app = as_asgi3(load(target))
+    if server == "uvicorn":
+        import uvicorn
+
+        if reload:
+            os.environ["TRANE_APP"] = target
+            uvicorn.run(
+                "trane.__main__:reload_factory",
+                factory=True,
+                host=host,
+                port=port,
+                reload=True,
+                reload_dirs=[os.getcwd()],
+            )
+        else:
+            uvicorn.run(app, host=host, port=port)
+    elif server == "daphne":
+        from daphne.endpoints import build_endpoint_description_strings
+        from daphne.server import Server
+
+        Server(
+            application=app,
+            endpoints=build_endpoint_description_strings(host=host, port=port),
+        ).run()
+    else:
+        from hypercorn.asyncio import serve as hypercorn_serve
+        from hypercorn.config import Config
+
+        config = Config()
+        config.bind = [f"{host}:{port}"]
+        config.accesslog = "-"
+        asyncio.run(hypercorn_serve(app, config))  # type: ignore[arg-type]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m trane")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("serve", help="serve module:attr")
+    run.add_argument("target", help="the app, as module:attribute")
+    run.add_argument("--server", choices=SERVERS, default="uvicorn")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--reload", action="store_true", help="restart on code changes (uvicorn)")
+    args = parser.parse_args(argv)
+    if args.reload and args.server != "uvicorn":
+        parser.error("--reload works with --server uvicorn only")
+    try:
+        load(args.target)
+    except LoadError as exc:
+        print(f"trane: error: {exc}", file=sys.stderr)
+        return 2
+    serve(args.target, args.server, args.host, args.port, args.reload)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""The request side shared by ``Application`` and ``WebSocketApplication``.
+
+``HTTPConnection`` is a mixin over ``self.scope``: every property is computed
+on first access and cached on the instance (``_lazy``), so a view that reads
+nothing pays nothing. ``HTTPRequest`` adds the body: ``body()``, ``json()``
+and ``stream()`` read ``http.request`` messages from ``receive`` at most once,
+counting the bytes actually received against ``max_body_size``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from http.cookies import _unquote
+from typing import Any, ClassVar, Generic, TypeVar, overload
+
+from .datastructures import URL, Headers, QueryParams
+from .exceptions import ClientDisconnect, HTTPError
+from .types import Receive, Scope
+
+T = TypeVar("T")
+
+
+class _lazy(Generic[T]):
+    """A cached property without ``functools.cached_property``'s lock (3.11)."""
+
+    def __init__(self, compute: Callable[[Any], T]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _lazy[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type) -> T: ...
+    def __get__(self, obj: object | None, owner: type) -> T | _lazy[T]:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.compute(obj)
+        return value
+
+
+class State:
+    """Lifespan state: ``self.state.db`` or ``self.state["db"]``."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any] | None = None) -> None:
+        object.__setattr__(self, "_data", data if data is not None else {})
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._data[name]
+        except KeyError:
+            raise AttributeError(f"state has no attribute {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._data[name] = value
+
+    def __getitem__(self, name: str) -> Any:
+        return self._data[name]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._data[name] = value
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._data
+
+    def __repr__(self) -> str:
+        return f"State({self._data!r})"
+
+
+def parse_cookies(header: str) -> dict[str, str]:
+    """Parse a ``Cookie`` header the lenient way browsers send it.
+
+    >>> parse_cookies('a=1; b="x y"; junk; c=')
+    {'a': '1', 'b': 'x y', 'c': ''}
+    """
+    cookies: dict[str, str] = {}
+    for chunk in header.split(";"):
+        key, sep, value = chunk.partition("=")
+        key, value = key.strip(), value.strip()
+        if sep and key:
+            cookies[key] = _unquote(value)
+    return cookies
+
+
+class HTTPConnection:
+    """Scope accessors common to HTTP and WebSocket views."""
+
+    scope: Scope
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    @property
+    def path(self) -> str:
+        return self.scope["path"]  # type: ignore[no-any-return]
+
+    @_lazy
+    def params(self) -> dict[str, Any]:
+        """Converted path parameters (or Channels' ``url_route`` kwargs)."""
+        scope = self.scope
+        params = scope.get("path_params")
+        if params is None:
+            params = scope.get("url_route", {}).get("kwargs", {})
+        return params  # type: ignore[no-any-return]
+
+    @_lazy
+    def headers(self) -> Headers:
+        return Headers(self.scope.get("headers", []))
+
+    @_lazy
+    def query(self) -> QueryParams:
+        return QueryParams(self.scope.get("query_string", b""))
+
+    @_lazy
+    def cookies(self) -> dict[str, str]:
+        return parse_cookies("; ".join(self.headers.getlist("cookie")))
+
+    @property
+    def client(self) -> tuple[str, int] | None:
+        client = self.scope.get("client")
+        return (client[0], client[1]) if client else None
+
+    @_lazy
+    def url(self) -> URL:
+        return URL.from_scope(self.scope)
+
+    @_lazy
+    def state(self) -> State:
+        state = self.scope.get("state")
+        if state is None:
+            state = self.scope["state"] = {}
+        return State(state)
+
+    def url_for(self, name: str, /, **params: Any) -> str:
+        """The path of the route called ``name`` (``"api:user"`` for mounts)."""
+        router = self.scope.get("trane.router")
+        if router is None:
+            raise RuntimeError("url_for needs a trane.Router in front of this view")
+        path: str = router.url_for(name, **params)
+        root_path: str = self.scope.get("trane.root_path", "")
+        return root_path + path
+
+
+class HTTPRequest(HTTPConnection):
+    """Adds body reading to ``HTTPConnection``."""
+
+    #: The largest request body accepted, in bytes; ``None`` for no limit.
+    max_body_size: ClassVar[int | None] = 1024 * 1024
+
+    _receive: Receive
+    _body: bytes | None = None
+    _stream_consumed: bool = False
+
+    @property
+    def method(self) -> str:
+        return self.scope["method"]  # type: ignore[no-any-return]
+
+    def _check_declared_length(self) -> None:
+        limit = self.max_body_size
+        declared = self.headers.get("content-length") if limit is not None else None
+        if declared is not None:
+            if not declared.isdigit():
+                raise HTTPError(400, f"Invalid Content-Length: {declared!r}")
+            if limit is not None and int(declared) > limit:
+                raise HTTPError(413, f"Request body larger than {limit} bytes")
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """The body chunk by chunk, as it arrives; raises 413 past the limit."""
+        if self._body is not None:
+            if self._body:
+                yield self._body
+            return
+        if self._stream_consumed:
+            raise RuntimeError("the request body stream has already been consumed")
+        self._stream_consumed = True
+        self._check_declared_length()
+        limit = self.max_body_size
+        received = 0
+        receive = self._receive
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "http.request":
+                chunk = message.get("body", b"")
+                if chunk:
+                    received += len(chunk)
+                    if limit is not None and received > limit:
+                        raise HTTPError(413, f"Request body larger than {limit} bytes")
+                    yield chunk
+                if not message.get("more_body", False):
+                    return
+            elif kind == "http.disconnect":
+                raise ClientDisconnect()
+
+    async def body(self) -> bytes:
+        """The whole body, read once and cached."""
+        if self._body is None:
+            chunks = [chunk async for chunk in self.stream()]
+            self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return self._body
+
+    async def json(self) -> Any:
+        """The body parsed as JSON; 400 for a wrong Content-Type or bad JSON."""
+        content_type = self.headers.get("content-type")
+        if content_type is not None:
+            media_type = content_type.partition(";")[0].strip().lower()
+            if media_type != "application/json" and not media_type.endswith("+json"):
+                raise HTTPError(400, f"Expected a JSON body, got Content-Type {content_type!r}")
+        body = await self.body()
+        try:
+            return json.loads(body)
+        except UnicodeDecodeError:
+            raise HTTPError(400, "Invalid JSON: body is not UTF-8") from None
+        except json.JSONDecodeError as exc:
+            raise HTTPError(400, f"Invalid JSON: {exc}") from None
+        except (ValueError, RecursionError) as exc:  # huge ints, deep nesting
+            raise HTTPError(400, f"Invalid JSON: {exc}") from None

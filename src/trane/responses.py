@@ -1,0 +1,371 @@
+"""Response classes and the response state machine.
+
+Theory of operation
+-------------------
+Every HTTP response trane writes, declarative or imperative, passes through
+one ``ResponseStream``: a wrapper around the server's ``send`` that checks
+each message against a transition table before letting it out::
+
+    IDLE --http.response.start--> STARTED --body(more_body=True)--> STARTED
+                                  STARTED --body(more_body=False)-> DONE
+                                  STARTED --http.response.pathsend-> DONE
+
+A message with no entry in the table raises ``ResponseStateError`` naming the
+state and the message, so "two starts", "body before start" and "anything
+after the end" are all caught at the place they happen. The same wrapper
+blanks bodies for HEAD requests, so every response class gets HEAD right
+(same headers, Content-Length included, no body) without knowing of it.
+
+A ``Response`` is a plain object a view returns; it is also an ASGI 3 app,
+``await response(scope, receive, send)``, so it can be sent anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import AsyncIterable, Iterable, Mapping
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from http import HTTPStatus
+from typing import Any, ClassVar, Final
+from urllib.parse import quote
+
+from .datastructures import MutableHeaders, encode_header
+from .exceptions import ResponseStateError
+from .types import Message, Receive, Scope, Send
+
+IDLE: Final = "IDLE"
+STARTED: Final = "STARTED"
+DONE: Final = "DONE"
+
+_MORE: Final = "http.response.body (more_body=True)"
+_LAST: Final = "http.response.body (more_body=False)"
+
+_TRANSITIONS: Final[dict[tuple[str, str], str]] = {
+    (IDLE, "http.response.start"): STARTED,
+    (STARTED, _MORE): STARTED,
+    (STARTED, _LAST): DONE,
+    (STARTED, "http.response.pathsend"): DONE,
+}
+
+_WHY: Final[dict[str, str]] = {
+    IDLE: "the response has not started: send http.response.start first",
+    STARTED: "the response has already started",
+    DONE: "the response is already complete; nothing may follow it",
+}
+
+
+class ResponseStream:
+    """The server's ``send``, guarded by the transition table above."""
+
+    __slots__ = ("_send", "head", "state", "status")
+
+    def __init__(self, send: Send, head: bool = False) -> None:
+        self._send = send
+        self.head = head
+        self.state: str = IDLE
+        self.status = 0
+
+    async def __call__(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.body":
+            event = _MORE if message.get("more_body", False) else _LAST
+            if self.head and message.get("body"):
+                message = {**message, "body": b""}
+        else:
+            event = kind
+        try:
+            self.state = _TRANSITIONS[self.state, event]
+        except KeyError:
+            raise ResponseStateError(f"cannot send {event} now: {_WHY[self.state]}") from None
+        if event == "http.response.start":
+            self.status = message["status"]
+        await self._send(message)
+
+    @property
+    def started(self) -> bool:
+        return self.state != IDLE
+
+    @property
+    def done(self) -> bool:
+        return self.state == DONE
+
+
+# -- cookies -------------------------------------------------------------
+
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_COOKIE_VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
+_COOKIE_ATTR = re.compile(r"[\x21-\x3a\x3c-\x7e]*")  # printable, no ';' or space
+
+
+def format_cookie(
+    key: str,
+    value: str = "",
+    *,
+    max_age: int | None = None,
+    expires: datetime | str | int | None = None,
+    path: str | None = "/",
+    domain: str | None = None,
+    secure: bool = False,
+    httponly: bool = False,
+    samesite: str | None = "lax",
+) -> str:
+    """Build one ``Set-Cookie`` value, refusing anything that could smuggle.
+
+    >>> format_cookie("sid", "abc", max_age=60, httponly=True)
+    'sid=abc; Max-Age=60; Path=/; HttpOnly; SameSite=Lax'
+
+    Values outside the cookie-octet set are percent-encoded; bad names,
+    paths, domains and SameSite values raise ``ValueError``.
+    """
+    if not _COOKIE_NAME.fullmatch(key):
+        raise ValueError(f"invalid cookie name {key!r}")
+    if not _COOKIE_VALUE.fullmatch(value):
+        value = quote(value, safe="")
+    parts = [f"{key}={value}"]
+    if max_age is not None:
+        if isinstance(max_age, bool) or not isinstance(max_age, int):
+            raise ValueError(f"cookie max_age must be an int, got {max_age!r}")
+        parts.append(f"Max-Age={max_age}")
+    if expires is not None:
+        if isinstance(expires, datetime):
+            when = expires if expires.tzinfo else expires.replace(tzinfo=timezone.utc)
+            expires = format_datetime(when.astimezone(timezone.utc), usegmt=True)
+        elif isinstance(expires, int):
+            expires = format_datetime(datetime.fromtimestamp(expires, timezone.utc), usegmt=True)
+        if not _COOKIE_ATTR.fullmatch(expires.replace(" ", "")):
+            raise ValueError(f"invalid cookie expires {expires!r}")
+        parts.append(f"Expires={expires}")
+    for attr, given in (("Path", path), ("Domain", domain)):
+        if given is not None:
+            if not _COOKIE_ATTR.fullmatch(given):
+                raise ValueError(f"invalid cookie {attr.lower()} {given!r}")
+            parts.append(f"{attr}={given}")
+    if secure:
+        parts.append("Secure")
+    if httponly:
+        parts.append("HttpOnly")
+    if samesite is not None:
+        if samesite.lower() not in ("lax", "strict", "none"):
+            raise ValueError(f"cookie samesite must be 'lax', 'strict' or 'none', got {samesite!r}")
+        if samesite.lower() == "none" and not secure:
+            raise ValueError("cookie samesite='none' requires secure=True")
+        parts.append(f"SameSite={samesite.capitalize()}")
+    return "; ".join(parts)
+
+
+# -- responses -----------------------------------------------------------
+
+
+class Response:
+    """A complete response: status, headers and a body rendered up front.
+
+    Subclasses override ``media_type`` and ``render()`` only.
+    """
+
+    media_type: ClassVar[str | None] = None
+    charset: ClassVar[str] = "utf-8"
+
+    def __init__(
+        self,
+        content: Any = None,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+    ) -> None:
+        if not isinstance(status, int) or not 100 <= status <= 599:
+            raise ValueError(f"invalid HTTP status {status!r}")
+        self.status = status
+        self.headers = MutableHeaders()
+        if headers:
+            self.headers.update(headers)
+        if media_type is not None:
+            self.media_type = media_type  # type: ignore[misc]
+        self.body = self.render(content)
+        self._init_headers()
+
+    def render(self, content: Any) -> bytes:
+        if content is None:
+            return b""
+        if isinstance(content, bytes | bytearray | memoryview):
+            return bytes(content)
+        if isinstance(content, str):
+            return content.encode(self.charset)
+        raise TypeError(
+            f"{type(self).__name__} content must be str or bytes, got {type(content).__name__}"
+        )
+
+    def _init_headers(self) -> None:
+        raw = self.headers.raw
+        names = {name for name, _ in raw}
+        if b"content-length" not in names and self.status >= 200 and self.status not in (204, 304):
+            raw.append((b"content-length", b"%d" % len(self.body)))
+        if self.media_type is not None and b"content-type" not in names:
+            content_type = self.media_type
+            if content_type.startswith("text/") and "charset=" not in content_type:
+                content_type += f"; charset={self.charset}"
+            raw.append((b"content-type", content_type.encode("latin-1")))
+
+    def set_cookie(self, key: str, value: str = "", **options: Any) -> None:
+        """Add a ``Set-Cookie`` header; see ``format_cookie`` for the options."""
+        self.headers.add("set-cookie", format_cookie(key, value, **options))
+
+    def delete_cookie(
+        self, key: str, path: str | None = "/", domain: str | None = None, **options: Any
+    ) -> None:
+        self.set_cookie(key, "", max_age=0, expires=0, path=path, domain=domain, **options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status, "headers": self.headers.raw}
+        )
+        await send({"type": "http.response.body", "body": self.body, "more_body": False})
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status!r})"
+
+
+class PlainTextResponse(Response):
+    media_type = "text/plain"
+
+
+class HTMLResponse(Response):
+    media_type = "text/html"
+
+
+def json_dumps(content: Any) -> bytes:
+    return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
+        "utf-8"
+    )
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return json_dumps(content)
+
+
+# A scheme is letters, digits, "+", "-", "." before the first ":"; browsers
+# drop ASCII tab/newline and leading control characters/spaces first.
+_URL_JUNK = re.compile(r"[\x00-\x20\x7f]")
+_UNSAFE_SCHEMES = ("javascript:", "data:", "vbscript:")
+
+
+class RedirectResponse(Response):
+    """A redirect to ``url`` (307 by default: the method is kept).
+
+    ``javascript:``/``data:``/``vbscript:`` targets and CR/LF raise ValueError.
+    """
+
+    def __init__(
+        self, url: str, status: int = 307, headers: Mapping[str, str] | None = None
+    ) -> None:
+        if status not in (301, 302, 303, 307, 308):
+            raise ValueError(f"redirect status must be 301, 302, 303, 307 or 308, got {status!r}")
+        if "\r" in url or "\n" in url or "\x00" in url:
+            raise ValueError(f"redirect URL contains CR, LF or NUL: {url!r}")
+        if _URL_JUNK.sub("", url).lower().startswith(_UNSAFE_SCHEMES):
+            raise ValueError(f"refusing to redirect to an unsafe URL scheme: {url!r}")
+        super().__init__(b"", status=status, headers=headers)
+        self.headers["location"] = quote(url, safe=":/%#?=@[]!$&'()*+,;~")
+
+
+ContentStream = AsyncIterable[str | bytes] | Iterable[str | bytes]
+
+
+class StreamingResponse(Response):
+    """A body produced chunk by chunk by an (async) iterator.
+
+    Sent with chunked transfer encoding. When the client disconnects, the
+    iterator is closed at once (its ``finally`` blocks run).
+    """
+
+    def __init__(
+        self,
+        content: ContentStream,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+    ) -> None:
+        self.content = content
+        super().__init__(None, status=status, headers=headers, media_type=media_type)
+
+    def _init_headers(self) -> None:
+        raw = self.headers.raw
+        if self.media_type is not None and all(n != b"content-type" for n, _ in raw):
+            content_type = self.media_type
+            if content_type.startswith("text/") and "charset=" not in content_type:
+                content_type += f"; charset={self.charset}"
+            raw.append((b"content-type", content_type.encode("latin-1")))
+
+    async def _chunks(self) -> AsyncIterable[bytes]:
+        content = self.content
+        if isinstance(content, AsyncIterable):
+            async for chunk in content:
+                yield chunk if isinstance(chunk, bytes) else chunk.encode(self.charset)
+        else:
+            for chunk in content:
+                yield chunk if isinstance(chunk, bytes) else chunk.encode(self.charset)
+
+    async def _stream(self, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status, "headers": self.headers.raw}
+        )
+        chunks = self._chunks()
+        try:
+            async for chunk in chunks:
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
+            aclose = getattr(self.content, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        stream = asyncio.ensure_future(self._stream(send))
+        watcher = asyncio.ensure_future(_wait_for_disconnect(receive))
+        try:
+            done, _ = await asyncio.wait({stream, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            watcher.cancel()
+            if not stream.done():
+                stream.cancel()
+        if stream in done:
+            stream.result()
+            return
+        # The client left: let the generator's finally blocks run, then stop.
+        with contextlib.suppress(asyncio.CancelledError):
+            await stream
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+def status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+__all__ = [
+    "HTMLResponse",
+    "JSONResponse",
+    "PlainTextResponse",
+    "RedirectResponse",
+    "Response",
+    "ResponseStream",
+    "StreamingResponse",
+    "encode_header",
+    "format_cookie",
+]
