@@ -53,7 +53,8 @@ class Count(trane.Application):
 
 class Info(trane.Application):
     async def get(self) -> dict[str, Any]:
-        return {"started": self.state.started, "query": dict(self.query)}
+        # Daphne runs no lifespan, so "started" is only there on servers that do.
+        return {"started": "started" in self.state, "query": dict(self.query)}
 
 
 class LegacyApp:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trane import as_asgi3
-
 from trane.types import Message
 
 
