@@ -88,7 +88,7 @@ def serve(
 ) -> Iterator[Server]:
     """Run ``server`` on ``target`` for the duration of the ``with`` block."""
     port = port or free_port()
-    log = tempfile.NamedTemporaryFile(prefix=f"{server}-", suffix=".log", delete=False)
+    log = tempfile.NamedTemporaryFile(prefix=f"{server}-", suffix=".log", delete=False)  # noqa: SIM115
     full_env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}", **(env or {})}
     process = subprocess.Popen(
         command(server, target, port, *extra),
