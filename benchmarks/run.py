@@ -91,13 +91,14 @@ class Config:
     batch_seconds: float = 0.2  # target length of one in-process batch
     server_rounds: int = 3
     server_seconds: int = 3  # wrk -d
+    server_warmup: float = 1.0  # seconds of load per server before the rounds
     ws_rounds: int = 3
     ws_seconds: float = 2.0
     loadgen: str = "wrk"
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(3, 0.05, 1, 1, 1, 1.0)
+        return cls(3, 0.05, 1, 1, 0.3, 1, 1.0)
 
 
 @dataclass
@@ -436,8 +437,9 @@ async def case_body(trane: Any, cfg: Config) -> list[Table]:
                 f"{peaks[label, mib]:.2f} / {peaks[label, 10 * mib]:.2f}",
             ]
         )
-    table.notes.append("  linear time reads ~10x for 10 MiB ÷ 1 MiB; peak = tracemalloc peak")
-    table.notes.append("  during one request (the 64 KiB chunk object itself is shared).")
+    table.notes.append("  linear time reads ~10x for 10 MiB ÷ 1 MiB (a little more for body(): a")
+    table.notes.append("  10 MiB buffer leaves the CPU cache); quadratic copying would read ~100x.")
+    table.notes.append("  peak = tracemalloc peak during one request (the 64 KiB chunk is shared).")
     return [table]
 
 
@@ -716,7 +718,7 @@ async def case_server(trane: Any, cfg: Config) -> list[Table]:
             writer.close()
             if (status, body) != (200, b"Hello, world!"):
                 raise BenchmarkError(f"{label} under uvicorn: got {status} {body[:200]!r}")
-            await python_load(server.port, path, 0.3, 16)  # warm-up
+            await python_load(server.port, path, cfg.server_warmup)  # warm-up
         labels = list(running)
         for r in range(cfg.server_rounds):
             k = r % len(labels)
@@ -919,10 +921,12 @@ async def run(args: argparse.Namespace) -> int:
             print(table.text(), flush=True)
             tables.append(table)
         log(f"   ({time.perf_counter() - case_start:.1f}s)")
+    command = " ".join(["python -m benchmarks.run", *sys.argv[1:]])
     header = (
         f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
-        f"{os.cpu_count()} CPUs; `python -m benchmarks.run{' --quick' if args.quick else ''}`, "
-        f"median of {cfg.rounds} interleaved in-process rounds, {time.strftime('%Y-%m-%d')}."
+        f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}: `{command}` "
+        f"(median of {cfg.rounds} interleaved in-process rounds, "
+        f"{cfg.server_rounds} server rounds)."
     )
     log(f"total {time.perf_counter() - started:.1f}s")
     if args.chart:
