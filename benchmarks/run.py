@@ -919,6 +919,7 @@ async def run_cases(cfg: Config, chosen: list[str]) -> list[Table]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cfg, chosen = configure(args)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     try:
         import uvloop
 
@@ -942,7 +943,8 @@ def main(argv: list[str] | None = None) -> int:
             f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
             f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}: `{command}` "
             f"(median of {cfg.rounds} interleaved in-process rounds, "
-            f"{cfg.server_rounds} server rounds, load by {cfg.loadgen})."
+            f"{cfg.server_rounds} server rounds, load by {cfg.loadgen}; "
+            f"1-minute load average {load:.2f} at start)."
         )
         if args.chart:
             chart = os.path.relpath(args.chart.resolve(), args.markdown.resolve().parent)
