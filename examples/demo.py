@@ -4,11 +4,12 @@ Serve it with ``python -m trane serve examples.demo:app`` and try::
 
     curl http://127.0.0.1:8000/hello/world
     curl -X POST -H 'content-type: application/json' -d '{"a": 1}' http://127.0.0.1:8000/items
-    curl -N http://127.0.0.1:8000/count/3
+    curl -N 'http://127.0.0.1:8000/count/3?delay=0.5'
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -44,9 +45,16 @@ class Items(trane.Application):
 
 
 class Count(trane.Application):
-    # Imperative style: each send() is streamed to the client as it happens.
+    # Imperative style: each send() is streamed to the client as it happens;
+    # ?delay=0.2 pauses between lines so you can watch them arrive.
     async def get(self, n: int) -> None:
+        try:
+            delay = min(float(self.query.get("delay", "0")), 1.0)
+        except ValueError:
+            raise trane.HTTPError(400, "delay must be a number of seconds") from None
         for i in range(n):
+            if i and delay > 0:
+                await asyncio.sleep(delay)
             await self.send(f"count {i}\n")
         await self.finish()
 

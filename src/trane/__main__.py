@@ -33,7 +33,9 @@ def load(target: str) -> Any:
     try:
         obj: Any = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
+        # Only the target (or a package on its way) missing is our error to
+        # report; a module the target itself imports is a bug in the target.
+        if exc.name == module_name or module_name.startswith(f"{exc.name}."):
             raise LoadError(f"could not import module {module_name!r}") from None
         raise
     for part in attr.split("."):

@@ -36,10 +36,14 @@ def as_asgi3(app: Any) -> ASGI3App:
     # (scope, receive, send) by position or keyword; we only dress it up.
     asgi3: Any = double_to_single_callable(app)
     functools.update_wrapper(asgi3, app, updated=())
+    # NOTE: inspect.signature() follows __wrapped__ and would report the
+    # wrapped object's (scope) instead of (scope, receive, send).
+    del asgi3.__wrapped__
     if not isinstance(getattr(app, "__name__", None), str):
         asgi3.__name__ = asgi3.__qualname__ = type(app).__name__
     asgi3.__doc__ = getattr(app, "__doc__", None)
     asgi3._asgi_single_callable = True
+    asgi3._trane_asgi2 = app  # what a trane Mount unwraps it to
     return cast(ASGI3App, asgi3)
 
 
@@ -51,6 +55,7 @@ class _ASGI2Adapter:
     def __init__(self, app: ASGI3App) -> None:
         self.app = app
         functools.update_wrapper(self, app, updated=())
+        del vars(self)["__wrapped__"]  # as in as_asgi3: keep our own signature, (scope)
 
     def __call__(self, scope: Scope) -> ASGI2Instance:
         return functools.partial(self.app, scope)

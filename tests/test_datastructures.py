@@ -1,0 +1,197 @@
+"""Headers, MutableHeaders, QueryParams, URL and header validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import trane
+from asgi import make_scope, request
+from trane.datastructures import encode_header
+
+
+class Echo(trane.Application):
+    async def get(self) -> dict[str, Any]:
+        return {
+            "headers": self.headers.multi_items(),
+            "query": self.query.multi_items(),
+            "url": str(self.url),
+        }
+
+
+# -- Headers -----------------------------------------------------------------
+
+
+def test_headers_are_case_insensitive_and_multi_valued() -> None:
+    headers = trane.Headers([(b"X-A", b"1"), (b"x-a", b"2"), (b"Host", b"h")])
+    assert headers["x-a"] == headers["X-A"] == "1"
+    assert headers.getlist("X-a") == ["1", "2"]
+    assert headers.get("HOST") == "h"
+    assert headers.get("missing") is None
+    assert headers.get("missing", "d") == "d"
+    assert headers.getlist("missing") == []
+    assert "x-A" in headers
+    assert "missing" not in headers
+    assert not headers.__contains__(1)
+    assert list(headers) == ["x-a", "host"]
+    assert len(headers) == 2
+    assert headers.multi_items() == [("X-A", "1"), ("x-a", "2"), ("Host", "h")]
+    with pytest.raises(KeyError):
+        headers["missing"]
+
+
+def test_headers_decode_latin1() -> None:
+    headers = trane.Headers([(b"x-a", "café".encode("latin-1"))])
+    assert headers["x-a"] == "café"
+
+
+def test_headers_build_their_index_lazily() -> None:
+    raw = [(b"x-a", b"1")]
+    headers = trane.Headers(raw)
+    assert headers._index is None
+    assert headers.raw is raw
+    assert headers["x-a"] == "1"
+    assert headers._index == {"x-a": ["1"]}
+
+
+def test_headers_repr() -> None:
+    assert repr(trane.Headers([(b"a", b"1")])) == "Headers([('a', '1')])"
+
+
+# -- MutableHeaders ----------------------------------------------------------
+
+
+def test_mutable_headers_set_replaces_and_add_appends() -> None:
+    headers = trane.MutableHeaders()
+    headers["X-A"] = "1"
+    headers.add("x-a", "2")
+    assert headers.raw == [(b"x-a", b"1"), (b"x-a", b"2")]
+    assert headers.getlist("x-a") == ["1", "2"]
+    headers["x-a"] = "3"
+    assert headers.raw == [(b"x-a", b"3")]
+    assert headers.setdefault("x-a", "4") == "3"
+    assert headers.setdefault("x-b", "5") == "5"
+    headers.update({"x-c": "6", "X-B": "7"})
+    assert headers.multi_items() == [("x-a", "3"), ("x-c", "6"), ("x-b", "7")]
+    del headers["X-C"]
+    assert "x-c" not in headers
+    with pytest.raises(KeyError):
+        del headers["x-c"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("x-a", "1\r\nSet-Cookie: a=b", "contains CR, LF or NUL"),
+        ("x-a", "1\n", "contains CR, LF or NUL"),
+        ("x-a", "1\r", "contains CR, LF or NUL"),
+        ("x-a", "1\x00", "contains CR, LF or NUL"),
+        ("x-a", "\u20ac", "not Latin-1"),
+        ("x-a\r\nx-b", "1", "invalid header name"),
+        ("x a", "1", "invalid header name"),
+        ("x-a:", "1", "invalid header name"),
+        ("", "1", "invalid header name"),
+        ("caf\u00e9", "1", "invalid header name"),
+        ("\u20ac", "1", "header name must be a Latin-1 string"),
+    ],
+)
+def test_mutable_headers_refuse_injection(name: str, value: str, message: str) -> None:
+    headers = trane.MutableHeaders()
+    with pytest.raises(ValueError, match=message):
+        headers[name] = value
+    with pytest.raises(ValueError, match=message):
+        headers.add(name, value)
+    assert headers.raw == []
+
+
+def test_encode_header_lowercases_and_encodes() -> None:
+    assert encode_header("X-Id", "café") == (b"x-id", "café".encode("latin-1"))
+    assert encode_header("x", 7) == (b"x", b"7")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="header name must be a Latin-1 string"):
+        encode_header(7, "x")  # type: ignore[arg-type]
+
+
+# -- QueryParams ---------------------------------------------------------------
+
+
+def test_query_params_are_multi_valued() -> None:
+    query = trane.QueryParams(b"tag=a&tag=b&x=%20y&empty=&plus=a+b")
+    assert query["tag"] == "a"
+    assert query.getlist("tag") == ["a", "b"]
+    assert query["x"] == " y"
+    assert query["empty"] == ""
+    assert query["plus"] == "a b"
+    assert query.get("missing") is None
+    assert query.getlist("missing") == []
+    assert list(query) == ["tag", "x", "empty", "plus"]
+    assert len(query) == 4
+    assert dict(query) == {"tag": "a", "x": " y", "empty": "", "plus": "a b"}
+    assert query.multi_items()[:2] == [("tag", "a"), ("tag", "b")]
+
+
+def test_query_params_from_str_and_pairs() -> None:
+    assert trane.QueryParams("a=1&a=2").getlist("a") == ["1", "2"]
+    pairs = trane.QueryParams([("a", "1 2"), ("b", "&")])
+    assert str(pairs) == "a=1+2&b=%26"
+    assert repr(pairs) == "QueryParams('a=1+2&b=%26')"
+    assert len(trane.QueryParams()) == 0
+
+
+# -- URL -------------------------------------------------------------------
+
+
+def test_url_from_scope_uses_host_header() -> None:
+    url = trane.URL.from_scope(make_scope(path="/a/b", query=b"x=1"))
+    assert str(url) == "http://testserver/a/b?x=1"
+    assert (url.scheme, url.netloc, url.path, url.query) == ("http", "testserver", "/a/b", "x=1")
+    assert url == "http://testserver/a/b?x=1"
+    assert hash(url) == hash("http://testserver/a/b?x=1")
+    assert repr(url) == "URL('http://testserver/a/b?x=1')"
+
+
+@pytest.mark.parametrize(
+    ("scheme", "server", "netloc"),
+    [
+        ("http", ("10.0.0.1", 80), "10.0.0.1"),
+        ("http", ("10.0.0.1", 8000), "10.0.0.1:8000"),
+        ("https", ("10.0.0.1", 443), "10.0.0.1"),
+        ("https", ("10.0.0.1", 80), "10.0.0.1:80"),
+        ("http", ("unix.sock", None), "unix.sock"),
+    ],
+)
+def test_url_from_scope_falls_back_to_server(
+    scheme: str, server: tuple[str, int | None], netloc: str
+) -> None:
+    scope = make_scope(path="/p", scheme=scheme, server=server)
+    scope["headers"] = []
+    assert str(trane.URL.from_scope(scope)) == f"{scheme}://{netloc}/p"
+
+
+def test_url_from_scope_without_host_or_server_is_a_path() -> None:
+    scope = make_scope(path="/p", query=b"q=1", server=None)
+    scope["headers"] = []
+    assert str(trane.URL.from_scope(scope)) == "/p?q=1"
+
+
+def test_url_from_websocket_scope_defaults_to_ws() -> None:
+    scope = make_scope(path="/ws", kind="websocket")
+    del scope["scheme"]
+    assert str(trane.URL.from_scope(scope)) == "ws://testserver/ws"
+
+
+def test_url_root_path_is_not_doubled() -> None:
+    # ASGI: path already includes root_path; old servers sent it without.
+    modern = make_scope(path="/app/x", root_path="/app")
+    legacy = make_scope(path="/x", root_path="/app")
+    assert trane.URL.from_scope(modern).path == "/app/x"
+    assert trane.URL.from_scope(legacy).path == "/app/x"
+
+
+async def test_datastructures_in_a_view() -> None:
+    result = await request(Echo, "GET", "/e", query=b"a=1&a=2", headers=[(b"X-Y", b"z")])
+    assert result.status == 200
+    assert result.text == (
+        '{"headers":[["host","testserver"],["X-Y","z"]],'
+        '"query":[["a","1"],["a","2"]],"url":"http://testserver/e?a=1&a=2"}'
+    )

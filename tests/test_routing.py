@@ -1,0 +1,467 @@
+"""Router, Route, Mount, WebSocketRoute, converters and url_for."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+
+import trane
+from asgi import make_scope, request
+from communicator import Communicator
+from trane.routing import BaseRoute
+from trane.types import Receive, Scope, Send
+
+
+class Params(trane.Application):
+    async def get(self, **params: Any) -> dict[str, Any]:
+        return {k: [repr(v), type(v).__name__] for k, v in params.items()}
+
+
+class Named(trane.Application):
+    async def get(self, **params: Any) -> str:
+        return type(self).__name__
+
+
+class Me(Named):
+    pass
+
+
+class UserByName(Named):
+    pass
+
+
+class GetOnly(trane.Application):
+    async def get(self) -> str:
+        return "get"
+
+
+class Urls(trane.Application):
+    async def get(self, **params: Any) -> dict[str, str]:
+        return {
+            "top": self.url_for("top"),
+            "member": self.url_for("org:member", org="acme", id=2),
+            "deep": self.url_for("org:team:lead", org="acme", team="red"),
+        }
+
+
+class Member(trane.Application):
+    async def get(self, org: str, id: int) -> dict[str, Any]:
+        return {
+            "org": org,
+            "id": id,
+            "root_path": self.scope["root_path"],
+            "path": self.path,
+            "url": str(self.url),
+        }
+
+
+class Hex:
+    regex = "[0-9a-f]+"
+
+    def convert(self, value: str) -> int:
+        return int(value, 16)
+
+    def to_string(self, value: int) -> str:
+        return format(value, "x")
+
+
+trane.register_converter("hex", Hex())
+
+
+async def asgi3_app(scope: Scope, receive: Receive, send: Send) -> None:
+    body = json.dumps({"root_path": scope["root_path"], "path": scope["path"]}).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
+class ASGI2App:
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def __call__(self, receive: Receive, send: Send) -> None:
+        await asgi3_app(self.scope, receive, send)
+
+
+class RawSocket:
+    """A bare ASGI 2 WebSocket app: accept, say the path, close."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def __call__(self, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": f"ws {self.scope['path_params']}"})
+        await send({"type": "websocket.close", "code": 1000})
+
+
+team = trane.Router([trane.Route("/lead", Named, name="lead")])
+org = trane.Router(
+    [
+        trane.Route("/members/{id:int}", Member, name="member"),
+        trane.Mount("/teams/{team}", team, name="team"),
+    ]
+)
+
+router = trane.Router(
+    [
+        trane.Route("/", Named, name="top"),
+        trane.Route("/users/{name}", UserByName, name="user"),
+        trane.Route("/users/me", Me, name="me"),
+        trane.Route("/int/{v:int}", Params),
+        trane.Route("/float/{v:float}", Params),
+        trane.Route("/uuid/{v:uuid}", Params),
+        trane.Route("/path/{v:path}", Params, name="path"),
+        trane.Route("/str/{v:str}/{w}", Params),
+        trane.Route("/hex/{v:hex}", Params, name="hex"),
+        trane.Route("/mixed/{a:int}-{b}.json", Params, name="mixed"),
+        trane.Route("/get-only", GetOnly),
+        trane.Route("/urls", Urls),
+        trane.Mount("/orgs/{org}", org, name="org"),
+        trane.Mount("/legacy", ASGI2App, name="legacy"),
+        trane.Mount("/modern/", asgi3_app),
+        trane.Route("/route3", asgi3_app),
+        trane.WebSocketRoute("/ws/{room}", RawSocket, name="ws"),
+    ]
+)
+
+
+def _json(body: bytes) -> Any:
+    return json.loads(body)
+
+
+# -- matching and converters -------------------------------------------------
+
+
+def test_router_is_a_double_callable_returning_the_view() -> None:
+    assert trane.Router._asgi_double_callable is True
+    scope = make_scope("GET", "/users/ann")
+    view = router(scope)
+    assert isinstance(view, UserByName)
+    assert scope["path_params"] == {"name": "ann"}
+    assert scope["trane.router"] is router
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/int/42", {"v": ["42", "int"]}),
+        ("/float/1.5", {"v": ["1.5", "float"]}),
+        ("/float/2", {"v": ["2.0", "float"]}),
+        ("/uuid/12345678-1234-5678-1234-567812345678",
+         {"v": [repr(uuid.UUID("12345678-1234-5678-1234-567812345678")), "UUID"]}),
+        ("/path/a/b/c.txt", {"v": ["'a/b/c.txt'", "str"]}),
+        ("/path/", {"v": ["''", "str"]}),
+        ("/str/a%20b/c", {"v": ["'a%20b'", "str"], "w": ["'c'", "str"]}),
+        ("/hex/ff", {"v": ["255", "int"]}),
+        ("/mixed/7-x.json", {"a": ["7", "int"], "b": ["'x'", "str"]}),
+    ],
+)
+async def test_router_converters(path: str, expected: dict[str, Any]) -> None:
+    result = await request(router, "GET", path)
+    assert result.status == 200
+    assert _json(result.body) == expected
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/int/-1", "/int/x", "/int/1.5", "/float/x", "/float/1.", "/uuid/123", "/hex/FG",
+     "/str/a/b/c", "/users", "/users/", "/users/a/b", "/nope", "/int", "/route3/x", "//"],
+)
+async def test_router_no_match_is_404(path: str) -> None:
+    result = await request(router, "GET", path)
+    assert (result.status, result.body) == (404, b"Not Found")
+    assert result.header("content-type") == "text/plain; charset=utf-8"
+
+
+async def test_router_static_route_beats_parameter_route() -> None:
+    me = await request(router, "GET", "/users/me")
+    other = await request(router, "GET", "/users/meg")
+    assert (me.body, other.body) == (b"Me", b"UserByName")
+
+
+async def test_router_root_route() -> None:
+    result = await request(router, "GET", "/")
+    assert (result.status, result.body) == (200, b"Named")
+
+
+async def test_router_path_method_mismatch_is_405_with_allow() -> None:
+    result = await request(router, "POST", "/get-only")
+    assert result.status == 405
+    assert result.header("allow") == "GET, HEAD, OPTIONS"
+
+
+async def test_router_head_and_options_are_automatic() -> None:
+    head = await request(router, "HEAD", "/get-only")
+    assert (head.status, head.body, head.header("content-length")) == (200, b"", "3")
+    options = await request(router, "OPTIONS", "/get-only")
+    assert (options.status, options.header("allow")) == (204, "GET, HEAD, OPTIONS")
+
+
+async def test_router_routes_to_asgi3_apps_for_any_method() -> None:
+    result = await request(router, "DELETE", "/route3")
+    assert _json(result.body) == {"root_path": "", "path": "/route3"}
+
+
+async def test_router_strips_root_path_from_path() -> None:
+    modern = await request(router, "GET", "/prefix/users/me", root_path="/prefix")
+    legacy = await request(router, "GET", "/users/me", root_path="/prefix")
+    assert (modern.body, legacy.body) == (b"Me", b"Me")
+
+
+def test_router_matching_does_not_scan_every_route(monkeypatch: pytest.MonkeyPatch) -> None:
+    many = trane.Router([trane.Route(f"/route{i}/{{name}}", Params) for i in range(1000)])
+    tried: list[BaseRoute] = []
+    original = BaseRoute.match_rest
+
+    def counting(self: BaseRoute, rest: str) -> tuple[dict[str, Any], str] | None:
+        tried.append(self)
+        return original(self, rest)
+
+    monkeypatch.setattr(BaseRoute, "match_rest", counting)
+    found = many.resolve("/route999/x", make_scope())
+    assert found is not None
+    assert found[0] is many.routes[999]
+    assert found[1] == {"name": "x"}
+    assert len(tried) == 1
+    assert many.resolve("/route1000/x", make_scope()) is None
+    assert len(tried) == 1
+
+
+# -- templates ---------------------------------------------------------------
+
+
+def test_compile_path() -> None:
+    regex, fmt, convs = trane.compile_path("/users/{id:int}/{slug}")
+    assert regex.pattern == "^/users/(?P<id>[0-9]+)/(?P<slug>[^/]+)$"
+    assert fmt == "/users/{id}/{slug}"
+    assert sorted(convs) == ["id", "slug"]
+    regex, fmt, convs = trane.compile_path("/a.b+")
+    assert regex.match("/a.b+")
+    assert not regex.match("/axb+")
+    assert (fmt, convs) == ("/a.b+", {})
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("/x/{id:nope}", "unknown converter 'nope'"),
+        ("/x/{a}/{a}", "duplicate parameter 'a'"),
+        ("/x/{1a}", "invalid parameter name '1a'"),
+        ("/x/{}", "invalid parameter name ''"),
+        ("/x/{a", "unbalanced braces"),
+        ("/x/a}", "unbalanced braces"),
+    ],
+)
+def test_route_rejects_bad_templates(template: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        trane.Route(template, Named)
+
+
+def test_route_and_mount_need_a_leading_slash() -> None:
+    with pytest.raises(ValueError, match="must start with '/'"):
+        trane.Route("users", Named)
+    with pytest.raises(ValueError, match="must start with '/'"):
+        trane.Mount("api", team)
+
+
+def test_route_needs_an_app() -> None:
+    with pytest.raises(TypeError, match="expected an ASGI application"):
+        trane.Route("/x", "not an app")
+
+
+def test_register_converter_validates() -> None:
+    with pytest.raises(ValueError, match="invalid converter name"):
+        trane.register_converter("bad-name", Hex())
+    with pytest.raises(ValueError, match="invalid parameter name"):
+        trane.Route("/{bad-name}", Named)
+
+
+def test_router_rejects_duplicate_names_and_non_routes() -> None:
+    with pytest.raises(ValueError, match="duplicate route name 'a'"):
+        trane.Router([trane.Route("/a", Named, name="a"), trane.Route("/b", Named, name="a")])
+    with pytest.raises(TypeError, match="expected a Route"):
+        trane.Router([Named])  # type: ignore[list-item]
+
+
+def test_router_add_appends_a_route() -> None:
+    extra = trane.Router()
+    extra.add(trane.Route("/late", Named, name="late"))
+    assert extra.url_for("late") == "/late"
+    assert isinstance(extra(make_scope("GET", "/late")), Named)
+
+
+# -- url_for -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "url"),
+    [
+        ("top", {}, "/"),
+        ("user", {"name": "ann"}, "/users/ann"),
+        ("me", {}, "/users/me"),
+        ("path", {"v": "a/b"}, "/path/a/b"),
+        ("hex", {"v": 255}, "/hex/ff"),
+        ("mixed", {"a": 1, "b": "z"}, "/mixed/1-z.json"),
+        ("org:member", {"org": "acme", "id": 3}, "/orgs/acme/members/3"),
+        ("org:team:lead", {"org": "acme", "team": "red"}, "/orgs/acme/teams/red/lead"),
+        ("ws", {"room": "lobby"}, "/ws/lobby"),
+    ],
+)
+def test_router_url_for(name: str, params: dict[str, Any], url: str) -> None:
+    assert router.url_for(name, **params) == url
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("nope", {}, "no route named 'nope'"),
+        ("user", {}, "takes parameters \\['name'\\], got \\[\\]"),
+        ("user", {"name": "a", "x": 1}, "takes parameters"),
+        ("user", {"name": "a/b"}, "without '/'"),
+        ("user", {"name": ""}, "non-empty"),
+        ("org:member", {"org": "acme", "id": -1}, "non-negative int"),
+        ("org:member", {"org": "acme", "id": "3"}, "non-negative int"),
+        ("org:nope", {"org": "acme"}, "no route named 'nope'"),
+        ("legacy:x", {}, "no route named 'legacy:x'"),
+        ("org", {"org": "acme"}, "no route named 'org'"),
+    ],
+)
+def test_router_url_for_errors(name: str, params: dict[str, Any], message: str) -> None:
+    with pytest.raises(trane.NoMatch, match=message):
+        router.url_for(name, **params)
+
+
+async def test_view_url_for_reaches_every_route() -> None:
+    result = await request(router, "GET", "/urls")
+    assert _json(result.body) == {
+        "top": "/",
+        "member": "/orgs/acme/members/2",
+        "deep": "/orgs/acme/teams/red/lead",
+    }
+
+
+# -- Mount ------------------------------------------------------------------
+
+
+async def test_mount_sub_router_merges_params_and_sets_root_path() -> None:
+    result = await request(router, "GET", "/orgs/acme/members/9")
+    assert _json(result.body) == {
+        "org": "acme",
+        "id": 9,
+        "root_path": "/orgs/acme",
+        "path": "/orgs/acme/members/9",
+        "url": "http://testserver/orgs/acme/members/9",
+    }
+
+
+async def test_mount_nested_root_path_grows() -> None:
+    result = await request(router, "GET", "/orgs/acme/teams/red/lead")
+    assert (result.status, result.body) == (200, b"Named")
+    scope = make_scope("GET", "/orgs/acme/teams/red/lead")
+    view = router(scope)
+    assert isinstance(view, Named)
+    assert view.scope["root_path"] == "/orgs/acme/teams/red"
+    assert view.scope["path"] == "/orgs/acme/teams/red/lead"
+    assert view.scope["path_params"] == {"org": "acme", "team": "red"}
+
+
+async def test_mount_under_outer_root_path() -> None:
+    result = await request(router, "GET", "/app/legacy/x", root_path="/app")
+    assert _json(result.body) == {"root_path": "/app/legacy", "path": "/app/legacy/x"}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/legacy/a/b", {"root_path": "/legacy", "path": "/legacy/a/b"}),
+        ("/legacy", {"root_path": "/legacy", "path": "/legacy"}),
+        ("/legacy/", {"root_path": "/legacy", "path": "/legacy/"}),
+        ("/modern/x", {"root_path": "/modern", "path": "/modern/x"}),
+    ],
+)
+async def test_mount_asgi2_and_asgi3_apps(path: str, expected: dict[str, str]) -> None:
+    result = await request(router, "POST", path)
+    assert result.status == 200
+    assert _json(result.body) == expected
+
+
+async def test_mount_does_not_match_longer_segment() -> None:
+    assert (await request(router, "GET", "/legacyx")).status == 404
+    assert (await request(router, "GET", "/orgs/acme/members/x")).status == 404
+
+
+async def test_mount_at_root_gets_everything() -> None:
+    catch_all = trane.Router([trane.Route("/x", Named), trane.Mount("/", ASGI2App)])
+    assert (await request(catch_all, "GET", "/x")).body == b"Named"
+    result = await request(catch_all, "GET", "/any/thing")
+    assert _json(result.body) == {"root_path": "", "path": "/any/thing"}
+
+
+async def test_mount_of_adapted_router_keeps_names() -> None:
+    outer = trane.Router([trane.Mount("/orgs/{org}", trane.as_asgi3(org), name="org")])
+    assert outer.url_for("org:member", org="a", id=1) == "/orgs/a/members/1"
+    result = await request(outer, "GET", "/orgs/a/members/1")
+    assert _json(result.body)["root_path"] == "/orgs/a"
+
+
+def test_mount_exposes_child_routes() -> None:
+    mount = trane.Mount("/t", team)
+    assert mount.routes == team.routes
+    assert trane.Mount("/l", ASGI2App).routes == []
+
+
+# -- WebSocketRoute and Channels --------------------------------------------
+
+
+async def test_websocket_route_gets_websocket_scopes() -> None:
+    scope = make_scope("GET", "/ws/lobby", kind="websocket")
+    communicator = Communicator(router, scope)
+    await communicator.send_input({"type": "websocket.connect"})
+    assert await communicator.receive_output(1) == {"type": "websocket.accept"}
+    assert (await communicator.receive_output(1))["text"] == "ws {'room': 'lobby'}"
+    await communicator.wait(1)
+
+
+async def test_websocket_without_route_is_closed() -> None:
+    scope = make_scope("GET", "/users/me", kind="websocket")
+    communicator = Communicator(router, scope)
+    await communicator.send_input({"type": "websocket.connect"})
+    assert await communicator.receive_output(1) == {"type": "websocket.close", "code": 1000}
+    await communicator.wait(1)
+
+
+async def test_http_to_websocket_route_is_404() -> None:
+    assert (await request(router, "GET", "/ws/lobby")).status == 404
+
+
+async def test_view_reads_channels_url_route_kwargs() -> None:
+    # Under Channels' URLRouter there is no trane router: params come from url_route.
+    url_route = {"args": (), "kwargs": {"org": "o", "id": 4}}
+    result = await request(Member, "GET", "/x", url_route=url_route)
+    assert _json(result.body)["org"] == "o"
+    assert _json(result.body)["id"] == 4
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "url"),
+    [
+        ("user", "a b?c#d%e", "/users/a%20b%3Fc%23d%25e"),
+        ("user", "café", "/users/caf%C3%A9"),
+        ("user", "a:b@c+d", "/users/a:b@c+d"),
+        ("path", "dir/a b.txt", "/path/dir/a%20b.txt"),
+    ],
+)
+async def test_router_url_for_quotes_values_and_round_trips(
+    name: str, value: str, url: str
+) -> None:
+    params = {"name": value} if name == "user" else {"v": value}
+    assert router.url_for(name, **params) == url
+    # A server decodes the path before the app sees it: the value comes back intact.
+    scope = make_scope("GET", unquote(url))
+    router(scope)
+    assert scope["path_params"] == params
