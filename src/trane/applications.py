@@ -12,12 +12,24 @@ exception goes through ``handle_error()``, which subclasses override to render
 errors their own way; after the response has started there is no way to
 answer again, so the exception propagates and the server aborts the
 connection.
+
+Once a view streams with ``self.send()``, a watcher task waits for
+``http.disconnect`` (servers silently drop what is sent to a gone client);
+when it comes the view is cancelled, so its ``finally`` blocks run at once,
+and any later ``send()`` raises ``ClientDisconnect``. Both end the request
+quietly. Work queued with ``after_response()`` runs once the body is out;
+uploads from ``form()`` are closed last.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+import inspect
 import logging
 import traceback
+from collections.abc import Callable
 from typing import Any, ClassVar, Final
 
 from .datastructures import MutableHeaders
@@ -31,6 +43,7 @@ from .responses import (
     format_cookie,
     json_dumps,
 )
+from .sse import SSE_HEADERS, format_event, keep_alive
 from .types import Receive, Send
 
 logger = logging.getLogger("trane")
@@ -59,6 +72,8 @@ class Application(HTTPRequest):
 
     #: Show tracebacks in 500 responses (the Router's ``debug`` also does).
     debug: ClassVar[bool] = False
+    #: Seconds between ``: ping`` comments once ``send_event()`` streams; None: never.
+    sse_ping_interval: ClassVar[float | None] = 15.0
 
     # Computed per class by __init_subclass__: METHOD -> bound-method name.
     _handlers: ClassVar[dict[str, str]] = {"OPTIONS": "_auto_options"}
@@ -68,6 +83,12 @@ class Application(HTTPRequest):
     status: int = 200
     _response_headers: MutableHeaders | None = None
     _out: ResponseStream
+    _after: list[Callable[[], Any]] | None = None
+    _watcher: asyncio.Task[None] | None = None
+    _pinger: asyncio.Task[None] | None = None
+    _client_gone: bool = False
+    _sends: int = 0
+    _cancelled: asyncio.Task[Any] | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -109,8 +130,18 @@ class Application(HTTPRequest):
                 await out({"type": "http.response.body", "body": b"", "more_body": False})
         except ClientDisconnect:
             return  # nobody is left to answer
+        except asyncio.CancelledError:
+            if not self._client_gone:
+                raise
+            # The disconnect watcher stopped the view: nobody is left to answer.
         except Exception as exc:
             await self._fail(exc)
+        else:
+            if self._after is not None and out.state == "DONE":  # not if the client left
+                await self._run_after_response()
+        finally:
+            if self._watcher is not None or self._pinger is not None or self._form is not None:
+                await self._cleanup()
 
     async def dispatch(self) -> Any:
         """Run ``prepare()`` then the verb method; return what it returned."""
@@ -151,7 +182,13 @@ class Application(HTTPRequest):
         self.set_cookie(key, "", max_age=0, expires=0, **options)
 
     async def send(self, data: str | bytes) -> None:
-        """Stream ``data`` now; the first call sends the status and headers."""
+        """Stream ``data`` now; the first call sends the status and headers.
+
+        Raises ``ClientDisconnect`` once the client has gone (and a view
+        waiting between two sends is cancelled then), so streaming loops stop.
+        """
+        if self._client_gone:
+            raise ClientDisconnect()
         body = data.encode("utf-8") if isinstance(data, str) else data
         out = self._out
         if out.state == "IDLE":
@@ -159,15 +196,113 @@ class Application(HTTPRequest):
             if all(name != b"content-type" for name, _ in headers):
                 headers.append(_TEXT if isinstance(data, str) else _OCTETS)
             await out({"type": "http.response.start", "status": self.status, "headers": headers})
+        if self._watcher is None:
+            self._watcher = asyncio.ensure_future(self._watch_disconnect(asyncio.current_task()))
         await out({"type": "http.response.body", "body": body, "more_body": True})
+        self._sends += 1
+        if not self._sends & 15:
+            # NOTE: servers drop sends to a gone client without suspending, so
+            # a view that awaits nothing but send() would never let the loop
+            # (and the disconnect watcher) run: yield to it now and then.
+            await asyncio.sleep(0)
+
+    async def send_event(
+        self,
+        data: Any = None,
+        *,
+        event: str | None = None,
+        id: str | None = None,
+        retry: int | None = None,
+    ) -> None:
+        """Send one server-sent event; the first call starts a ``text/event-stream``."""
+        chunk = format_event(data, event=event, id=id, retry=retry)
+        if self._out.state == "IDLE":
+            headers = self.response_headers
+            headers.setdefault("content-type", "text/event-stream")
+            for name, value in SSE_HEADERS.items():
+                headers.setdefault(name, value)
+            await self.send(chunk)
+            if self.sse_ping_interval is not None:
+                self._pinger = asyncio.ensure_future(keep_alive(self._out, self.sse_ping_interval))
+        else:
+            await self.send(chunk)
+
+    @property
+    def last_event_id(self) -> str | None:
+        """The ``Last-Event-ID`` a reconnecting ``EventSource`` sends, if any."""
+        value: str | None = self.headers.get("last-event-id")
+        return value
 
     async def finish(self, data: str | bytes = b"") -> None:
         """Send ``data`` as the last part of the body and end the response."""
+        if self._client_gone:
+            raise ClientDisconnect()
         if self._out.state == "IDLE":
             await self._send_result(data)
         else:
             body = data.encode("utf-8") if isinstance(data, str) else data
             await self._out({"type": "http.response.body", "body": body, "more_body": False})
+
+    def after_response(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        """Call ``func(*args, **kwargs)`` once the response has been sent in full.
+
+        Async functions are awaited, plain ones run in a thread; one that
+        raises is logged to the ``trane`` logger and the next still runs. Not
+        called when the view failed or the client left early.
+        """
+        if self._after is None:
+            self._after = []
+        self._after.append(functools.partial(func, *args, **kwargs))
+
+    async def _run_after_response(self) -> None:
+        assert self._after is not None
+        for call in self._after:
+            try:
+                if inspect.iscoroutinefunction(call):
+                    await call()
+                else:
+                    result = await asyncio.to_thread(call)
+                    if inspect.isawaitable(result):
+                        await result
+            except Exception as exc:
+                logger.error(
+                    "Exception in after_response task %r of %s",
+                    getattr(call, "func", call),
+                    type(self).__name__,
+                    exc_info=exc,
+                )
+
+    async def _watch_disconnect(self, view: asyncio.Task[Any] | None) -> None:
+        """Wait for ``http.disconnect`` while the view streams; then stop the view."""
+        try:
+            if not self._stream_consumed:
+                with contextlib.suppress(HTTPError):  # too large to keep: dropped below
+                    await self.body()  # kept: the view may still ask for it
+            elif not (self._body_complete or self._body is not None):
+                self._watcher = None  # the view reads the body: watch from the next send
+                return
+            while (await self._receive())["type"] != "http.disconnect":
+                pass
+        except ClientDisconnect:
+            pass
+        except Exception:  # receive() itself failed: nothing left to watch
+            return
+        self._client_gone = True
+        if self._out.state != "DONE" and view is not None:
+            view.cancel()
+            self._cancelled = view
+
+    async def _cleanup(self) -> None:
+        for task in (self._watcher, self._pinger):
+            if task is not None and not task.done():
+                task.cancel()
+        if self._cancelled is not None and self._cancelled is asyncio.current_task():
+            # NOTE: Python 3.11+ counts cancellations; take ours back, it was handled.
+            uncancel = getattr(self._cancelled, "uncancel", None)
+            if uncancel is not None:
+                uncancel()
+        if self._form is not None:
+            await self._form.close()
 
     # -- results and errors ----------------------------------------------
 
@@ -182,6 +317,8 @@ class Application(HTTPRequest):
         elif result is None:
             status = 204 if self.status == 200 else self.status
             headers = self._response_headers.raw if self._response_headers else []
+            if status >= 200 and status not in (204, 304):  # as Response(status=...) does
+                headers.append((b"content-length", b"0"))
             await self._send_simple(status, headers, b"")
             return
         elif isinstance(result, Response):

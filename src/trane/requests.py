@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Generic, TypeVar, overload
 
 from .datastructures import URL, Headers, QueryParams
 from .exceptions import ClientDisconnect, HTTPError
+from .forms import SPOOL_SIZE, FormData, parse_form
 from .types import Receive, Scope
 
 T = TypeVar("T")
@@ -152,10 +153,21 @@ class HTTPRequest(HTTPConnection):
 
     #: The largest request body accepted, in bytes; ``None`` for no limit.
     max_body_size: ClassVar[int | None] = 1024 * 1024
+    #: The most non-file fields ``form()`` accepts (more is a 400).
+    max_form_fields: ClassVar[int] = 1000
+    #: The most files a multipart ``form()`` accepts (more is a 400).
+    max_form_files: ClassVar[int] = 100
+    #: The largest non-file form field, in bytes (larger is a 413); files are
+    #: bounded by ``max_body_size`` only, since they are spooled to disk.
+    max_part_size: ClassVar[int] = 1024 * 1024
+    #: Bytes of each upload kept in memory before it is spooled to disk.
+    max_upload_memory: ClassVar[int] = SPOOL_SIZE
 
     _receive: Receive
     _body: bytes | None = None
     _stream_consumed: bool = False
+    _body_complete: bool = False
+    _form: FormData | None = None
 
     @property
     def method(self) -> str:
@@ -163,11 +175,16 @@ class HTTPRequest(HTTPConnection):
 
     def _check_declared_length(self) -> None:
         limit = self.max_body_size
-        declared = self.headers.get("content-length") if limit is not None else None
+        if limit is None:
+            return
+        declared = self.headers.get("content-length")
         if declared is not None:
-            if not declared.isdigit():
+            # NOTE: str.isdigit() also accepts "²" (which int() refuses), and int()
+            # refuses more than 4300 digits: check ASCII, compare lengths first.
+            if not (declared.isascii() and declared.isdigit()):
                 raise HTTPError(400, f"Invalid Content-Length: {declared!r}")
-            if limit is not None and int(declared) > limit:
+            digits = declared.lstrip("0") or "0"
+            if len(digits) > len(str(limit)) or int(digits) > limit:
                 raise HTTPError(413, f"Request body larger than {limit} bytes")
 
     async def stream(self) -> AsyncIterator[bytes]:
@@ -194,6 +211,7 @@ class HTTPRequest(HTTPConnection):
                         raise HTTPError(413, f"Request body larger than {limit} bytes")
                     yield chunk
                 if not message.get("more_body", False):
+                    self._body_complete = True
                     return
             elif kind == "http.disconnect":
                 raise ClientDisconnect()
@@ -221,3 +239,25 @@ class HTTPRequest(HTTPConnection):
             raise HTTPError(400, f"Invalid JSON: {exc}") from None
         except (ValueError, RecursionError) as exc:  # huge ints, deep nesting
             raise HTTPError(400, f"Invalid JSON: {exc}") from None
+
+    async def form(self) -> FormData:
+        """The body as a form (urlencoded or multipart), parsed once.
+
+        Files become ``UploadFile`` objects, spooled to disk past
+        ``max_upload_memory`` and closed when the request is over. A malformed
+        form is a 400, one past ``max_part_size``/``max_body_size`` a 413.
+        """
+        if self._form is None:
+            chunks = self.stream()
+            try:
+                self._form = await parse_form(
+                    self.headers.get("content-type"),
+                    chunks,
+                    max_fields=self.max_form_fields,
+                    max_files=self.max_form_files,
+                    max_part_size=self.max_part_size,
+                    spool_size=self.max_upload_memory,
+                )
+            finally:
+                await chunks.aclose()  # type: ignore[attr-defined]
+        return self._form

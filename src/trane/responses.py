@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import re
 from collections.abc import AsyncIterable, Iterable, Mapping
@@ -207,7 +208,7 @@ class Response:
             content_type = self.media_type
             if content_type.startswith("text/") and "charset=" not in content_type:
                 content_type += f"; charset={self.charset}"
-            raw.append((b"content-type", content_type.encode("latin-1")))
+            raw.append(encode_header("content-type", content_type))
 
     def set_cookie(self, key: str, value: str = "", **options: Any) -> None:
         """Add a ``Set-Cookie`` header; see ``format_cookie`` for the options."""
@@ -300,7 +301,7 @@ class StreamingResponse(Response):
             content_type = self.media_type
             if content_type.startswith("text/") and "charset=" not in content_type:
                 content_type += f"; charset={self.charset}"
-            raw.append((b"content-type", content_type.encode("latin-1")))
+            raw.append(encode_header("content-type", content_type))
 
     async def _chunks(self) -> AsyncIterable[bytes]:
         content = self.content
@@ -316,15 +317,24 @@ class StreamingResponse(Response):
             {"type": "http.response.start", "status": self.status, "headers": self.headers.raw}
         )
         chunks = self._chunks()
+        sent = 0
         try:
             async for chunk in chunks:
                 if chunk:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    sent += 1
+                    if not sent & 15:
+                        # NOTE: servers drop sends to a gone client without
+                        # suspending; an iterator that never awaits would then
+                        # starve the disconnect watcher. Yield now and then.
+                        await asyncio.sleep(0)
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
             aclose = getattr(self.content, "aclose", None)
             if aclose is not None:
                 await aclose()
+            elif inspect.isgenerator(self.content):
+                self.content.close()  # its finally blocks run now, not when collected
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -1,0 +1,340 @@
+"""``FileResponse``: a file from disk, with validators, conditional requests and ranges.
+
+How this works
+--------------
+Nothing touches the disk until the response is sent: then the file is
+stat-ed (in a worker thread), and the request headers decide what goes out::
+
+    If-None-Match / If-Modified-Since match      -> 304, no body
+    Range, satisfiable, one range                 -> 206, Content-Range
+    Range, satisfiable, several ranges            -> 206, multipart/byteranges
+    Range, nothing satisfiable                    -> 416, Content-Range: bytes */N
+    anything else (or If-Range no longer matches) -> 200, the whole file
+
+The body is read in ``chunk_size`` pieces in a worker thread, and sending
+stops as soon as the client disconnects. A full 200 body is handed to the
+server as ``http.response.pathsend`` instead when the server advertises that
+extension. HEAD gets the same headers and no body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import mimetypes
+import os
+import re
+import secrets
+import stat
+from collections.abc import Mapping
+from email.utils import formatdate, parsedate_to_datetime
+from typing import IO, ClassVar, Final
+from urllib.parse import quote
+
+from .datastructures import Headers, encode_header
+from .exceptions import HTTPError
+from .responses import Response, _wait_for_disconnect
+from .types import Receive, Scope, Send
+
+#: Past this many ranges in one header the whole file is sent instead.
+MAX_RANGES: Final = 100
+
+_RANGE_SPEC: Final = re.compile(r"([0-9]*)[ \t]*-[ \t]*([0-9]*)")
+_HUGE: Final = 1 << 63
+
+# Headers a 304 does not repeat: they describe a body it does not have.
+_NOT_IN_304: Final = frozenset(
+    {b"content-type", b"content-length", b"content-disposition", b"accept-ranges"}
+)
+
+
+def _number(digits: str) -> int:
+    # NOTE: int() of a few thousand digits is slow (and refused past 4300);
+    # anything past 18 digits is larger than any file anyway.
+    return _HUGE if len(digits) > 18 else int(digits)
+
+
+def parse_range(header: str, size: int) -> list[tuple[int, int]] | None:
+    """The byte ranges of a ``Range`` header, as ``[(start, end), ...]``, end exclusive.
+
+    >>> parse_range("bytes=0-4, -3", 10)
+    [(0, 5), (7, 10)]
+    >>> parse_range("bytes=2-5,4-8", 10)      # overlapping ranges are merged
+    [(2, 9)]
+    >>> parse_range("bytes=20-", 10)          # nothing satisfiable: answer 416
+    []
+    >>> parse_range("items=0-4", 10) is None  # not understood: send it all
+    True
+
+    Linear in the length of the header: one split, one regex match a range.
+    """
+    unit, sep, specs = header.partition("=")
+    if not sep or unit.strip().lower() != "bytes":
+        return None
+    pieces = specs.split(",", MAX_RANGES)
+    if len(pieces) > MAX_RANGES:
+        return None
+    ranges: list[tuple[int, int]] = []
+    for piece in pieces:
+        piece = piece.strip()
+        if not piece:
+            continue  # RFC 9110 allows empty list elements
+        match = _RANGE_SPEC.fullmatch(piece)
+        if match is None:
+            return None
+        first, last = match.groups()
+        if first:
+            start = _number(first)
+            end = size
+            if last:
+                end = _number(last) + 1
+                if end <= start:
+                    return None  # "5-2" is invalid: ignore the header
+            end = min(end, size)
+        elif last:
+            start, end = max(size - _number(last), 0), size
+        else:
+            return None
+        if start < end:
+            ranges.append((start, end))
+    if not ranges:
+        return [] if any(piece.strip() for piece in pieces) else None
+    ranges.sort()
+    merged = [ranges[0]]
+    for start, end in ranges[1:]:
+        last_start, last_end = merged[-1]
+        if start <= last_end:
+            merged[-1] = (last_start, max(last_end, end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _etag_listed(header: str, etag: str) -> bool:
+    """Weak comparison of ``etag`` against an ``If-None-Match`` list."""
+    if header.strip() == "*":
+        return True
+    for tag in header.split(","):
+        tag = tag.strip()
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        if tag == etag:
+            return True
+    return False
+
+
+def _http_date(header: str) -> float | None:
+    try:
+        return parsedate_to_datetime(header).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def content_disposition(kind: str, filename: str) -> str:
+    """``attachment; filename="..."``, with ``filename*`` for non-ASCII names.
+
+    >>> content_disposition("attachment", "résumé.pdf")
+    'attachment; filename="rsum.pdf"; filename*=utf-8\\'\\'r%C3%A9sum%C3%A9.pdf'
+    """
+    cleaned = re.sub(r"[\x00-\x1f\x7f]", "", filename)
+    ascii = cleaned.encode("ascii", "ignore").decode("ascii")
+    fallback = ascii.replace("\\", "\\\\").replace('"', '\\"')
+    value = f'{kind}; filename="{fallback}"'
+    if ascii != cleaned:
+        value += f"; filename*=utf-8''{quote(cleaned, safe='')}"
+    return value
+
+
+def _stat_file(path: str) -> os.stat_result:
+    try:
+        result = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise HTTPError(404) from None
+    if not stat.S_ISREG(result.st_mode):
+        raise HTTPError(404)
+    return result
+
+
+class FileResponse(Response):
+    """The file at ``path``; ``filename`` makes it a download under that name.
+
+    The Content-Type is guessed from the name; conditional requests, HEAD and
+    ``Range`` requests are answered as the module docstring shows. A missing
+    file (or a directory) raises ``HTTPError(404)`` when the response is sent.
+    """
+
+    #: Bytes read from the file (and sent) at a time.
+    chunk_size: ClassVar[int] = 64 * 1024
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        *,
+        filename: str | None = None,
+        content_disposition_type: str = "attachment",
+        stat_result: os.stat_result | None = None,
+    ) -> None:
+        self.path = os.fspath(path)
+        self.filename = filename
+        self.stat_result = stat_result
+        if media_type is None:
+            media_type = (
+                mimetypes.guess_type(filename or self.path)[0] or "application/octet-stream"
+            )
+        super().__init__(None, status=status, headers=headers, media_type=media_type)
+        if filename is not None:
+            self.headers.setdefault(
+                "content-disposition", content_disposition(content_disposition_type, filename)
+            )
+
+    def _init_headers(self) -> None:
+        raw = self.headers.raw
+        if self.media_type is not None and all(name != b"content-type" for name, _ in raw):
+            content_type = self.media_type
+            if content_type.startswith("text/") and "charset=" not in content_type:
+                content_type += f"; charset={self.charset}"
+            raw.append(encode_header("content-type", content_type))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        info = self.stat_result
+        if info is None:
+            info = await asyncio.to_thread(_stat_file, self.path)
+        size = info.st_size
+        method = scope.get("method", "GET")
+        head = method == "HEAD"
+        request = Headers(scope.get("headers", []))
+        etag = f'"{info.st_mtime_ns:x}-{size:x}"'
+        headers = self.headers.raw[:]
+        names = {name for name, _ in headers}
+        for name, value in (
+            (b"accept-ranges", b"bytes"),
+            (b"etag", etag.encode("latin-1")),
+            (b"last-modified", formatdate(info.st_mtime, usegmt=True).encode("latin-1")),
+        ):
+            if name not in names:
+                headers.append((name, value))
+        ranges: list[tuple[int, int]] | None = None
+        if self.status == 200 and method in ("GET", "HEAD"):
+            if self._not_modified(request, etag, info.st_mtime):
+                kept = [pair for pair in headers if pair[0] not in _NOT_IN_304]
+                await send({"type": "http.response.start", "status": 304, "headers": kept})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            range_header: str | None = request.get("range")
+            if range_header is not None and self._if_range_holds(request, etag, info.st_mtime):
+                ranges = parse_range(range_header, size)
+
+        if ranges == []:
+            headers = [pair for pair in headers if pair[0] not in _NOT_IN_304]
+            headers += [(b"content-range", b"bytes */%d" % size), (b"content-length", b"0")]
+            await send({"type": "http.response.start", "status": 416, "headers": headers})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        if ranges is None:
+            ranges = [(0, size)]
+            status = self.status
+            headers.append((b"content-length", b"%d" % size))
+            parts: list[tuple[bytes, int, int]] = [(b"", 0, size)]
+            closing = b""
+        elif len(ranges) == 1:
+            status = 206
+            start, end = ranges[0]
+            headers += [
+                (b"content-range", b"bytes %d-%d/%d" % (start, end - 1, size)),
+                (b"content-length", b"%d" % (end - start)),
+            ]
+            parts = [(b"", start, end)]
+            closing = b""
+        else:
+            status = 206
+            boundary = secrets.token_hex(16).encode("ascii")
+            content_type = next((v for k, v in headers if k == b"content-type"), None)
+            parts = []
+            for index, (start, end) in enumerate(ranges):
+                preamble = b"\r\n" if index else b""
+                preamble += b"--" + boundary + b"\r\n"
+                if content_type is not None:
+                    preamble += b"content-type: " + content_type + b"\r\n"
+                preamble += b"content-range: bytes %d-%d/%d\r\n\r\n" % (start, end - 1, size)
+                parts.append((preamble, start, end))
+            closing = b"\r\n--" + boundary + b"--\r\n"
+            length = sum(len(p) + end - start for p, start, end in parts) + len(closing)
+            headers = [pair for pair in headers if pair[0] != b"content-type"]
+            headers += [
+                (b"content-type", b"multipart/byteranges; boundary=" + boundary),
+                (b"content-length", b"%d" % length),
+            ]
+
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        if head or size == 0:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        if status != 206 and "http.response.pathsend" in scope.get("extensions", {}):
+            path = os.path.abspath(self.path)  # noqa: ASYNC240 (no I/O: string work)
+            await send({"type": "http.response.pathsend", "path": path})
+            return
+        # The client may leave in the middle of a large file: stop reading then.
+        sender = asyncio.ensure_future(self._send_parts(send, parts, closing))
+        watcher = asyncio.ensure_future(_wait_for_disconnect(receive))
+        try:
+            await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            watcher.cancel()
+            if not sender.done():
+                sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sender
+        if sender.done() and not sender.cancelled():
+            sender.result()
+
+    async def _send_parts(
+        self, send: Send, parts: list[tuple[bytes, int, int]], closing: bytes
+    ) -> None:
+        file: IO[bytes] = await asyncio.to_thread(open, self.path, "rb")
+        try:
+            last = len(parts) - 1
+            for index, (preamble, start, end) in enumerate(parts):
+                if preamble:
+                    await send({"type": "http.response.body", "body": preamble, "more_body": True})
+                if start:
+                    await asyncio.to_thread(file.seek, start)
+                left = end - start
+                while left > 0:
+                    chunk = await asyncio.to_thread(file.read, min(self.chunk_size, left))
+                    if not chunk:
+                        raise RuntimeError(f"{self.path!r} shrank while it was being sent")
+                    left -= len(chunk)
+                    more = left > 0 or index < last or bool(closing)
+                    await send({"type": "http.response.body", "body": chunk, "more_body": more})
+        finally:
+            file.close()
+        if closing:
+            await send({"type": "http.response.body", "body": closing, "more_body": False})
+
+    @staticmethod
+    def _not_modified(request: Headers, etag: str, mtime: float) -> bool:
+        if_none_match: str | None = request.get("if-none-match")
+        if if_none_match is not None:
+            return _etag_listed(if_none_match, etag)
+        if_modified_since: str | None = request.get("if-modified-since")
+        if if_modified_since is not None:
+            since = _http_date(if_modified_since)
+            return since is not None and int(mtime) <= since
+        return False
+
+    @staticmethod
+    def _if_range_holds(request: Headers, etag: str, mtime: float) -> bool:
+        if_range: str | None = request.get("if-range")
+        if if_range is None:
+            return True
+        if_range = if_range.strip()
+        if if_range.startswith(('"', "W/")):
+            return if_range == etag  # strong comparison: a weak tag never matches
+        since = _http_date(if_range)
+        return since is not None and int(mtime) == since
+
+
+__all__ = ["FileResponse", "content_disposition", "parse_range"]

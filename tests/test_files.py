@@ -1,0 +1,369 @@
+"""FileResponse: validators, conditional requests, HEAD, ranges, pathsend; examples/files.py."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from examples import files as example
+
+import trane
+from asgi import Result, make_scope, request
+from trane.files import content_disposition, parse_range
+from trane.testing import TestClient
+from trane.types import Message
+
+DATA = bytes(range(256)) * 1200  # 300 KiB: several chunks
+MTIME = 1_700_000_000
+EXAMPLE_SOURCE = Path(example.__file__).read_bytes()
+
+
+@pytest.fixture
+def data_file(tmp_path: Path) -> Path:
+    path = tmp_path / "data.txt"
+    path.write_bytes(DATA)
+    os.utime(path, (MTIME, MTIME))
+    return path
+
+
+class Serve(trane.Application):
+    async def get(self) -> trane.FileResponse:
+        options: dict[str, Any] = {}
+        if "filename" in self.query:
+            options["filename"] = self.query["filename"]
+        return trane.FileResponse(self.query["path"], **options)
+
+
+def get(path: Path, *headers: tuple[bytes, bytes], method: str = "GET", **kwargs: Any) -> Any:
+    query = b"path=" + str(path).encode()
+    return request(Serve, method, "/", query=query, headers=list(headers), **kwargs)
+
+
+def etag_of(path: Path) -> str:
+    info = path.stat()
+    return f'"{info.st_mtime_ns:x}-{info.st_size:x}"'
+
+
+# -- parse_range ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("bytes=0-4", [(0, 5)]),
+        ("bytes=5-", [(5, 10)]),
+        ("bytes=-3", [(7, 10)]),
+        ("bytes=-30", [(0, 10)]),
+        ("bytes=8-100", [(8, 10)]),
+        ("BYTES = 0 - 0 ,", [(0, 1)]),
+        ("bytes=0-1,5-6", [(0, 2), (5, 7)]),
+        ("bytes=5-6,0-1", [(0, 2), (5, 7)]),  # sorted
+        ("bytes=0-3,2-5,6-7", [(0, 8)]),  # overlapping and adjacent merged
+        ("bytes=0-0,0-0,0-0", [(0, 1)]),
+        ("bytes=10-", []),
+        ("bytes=10-20,30-", []),
+        ("bytes=-0", []),
+        ("bytes=0-1,10-", [(0, 2)]),
+        ("bytes=" + "9" * 5000 + "-", []),
+        ("bytes=0-" + "9" * 5000, [(0, 10)]),
+        ("bytes=-" + "9" * 5000, [(0, 10)]),
+        ("bytes=5-2", None),
+        ("bytes=a-b", None),
+        ("bytes=-", None),
+        ("bytes=1-2-3", None),
+        ("bytes=", None),
+        ("bytes=,", None),
+        ("items=0-1", None),
+        ("bytes 0-1", None),
+        ("bytes=" + "0-0," * 100, None),  # too many ranges: send it all
+    ],
+)
+def test_parse_range(header: str, expected: list[tuple[int, int]] | None) -> None:
+    assert parse_range(header, 10) == expected
+
+
+def test_parse_range_is_linear_in_the_header() -> None:
+    started = time.perf_counter()
+    assert parse_range("bytes=" + "1-2," * 1_000_000, 10) is None
+    assert parse_range("bytes=" + " " * 1_000_000 + "1-2", 10) == [(1, 3)]
+    assert parse_range("bytes=" + "1" * 1_000_000, 10) is None
+    assert time.perf_counter() - started < 2
+
+
+def test_parse_range_empty_file() -> None:
+    assert parse_range("bytes=0-", 0) == []
+    assert parse_range("bytes=-5", 0) == []
+
+
+def test_content_disposition() -> None:
+    assert content_disposition("attachment", "a b.txt") == 'attachment; filename="a b.txt"'
+    assert content_disposition("inline", 'x"y\\z\r\n.txt') == 'inline; filename="x\\"y\\\\z.txt"'
+    assert content_disposition("attachment", "résumé.pdf") == (
+        "attachment; filename=\"rsum.pdf\"; filename*=utf-8''r%C3%A9sum%C3%A9.pdf"
+    )
+
+
+# -- FileResponse --------------------------------------------------------------
+
+
+async def test_file_response_full(data_file: Path) -> None:
+    result = await get(data_file)
+    assert result.status == 200
+    assert result.body == DATA
+    assert result.header("content-type") == "text/plain; charset=utf-8"
+    assert result.header("content-length") == str(len(DATA))
+    assert result.header("accept-ranges") == "bytes"
+    assert result.header("etag") == etag_of(data_file)
+    assert result.header("last-modified") == email.utils.formatdate(MTIME, usegmt=True)
+    bodies = [m for m in result.messages if m["type"] == "http.response.body"]
+    assert len(bodies) == 5  # sent in 64 KiB chunks
+    assert all(len(m["body"]) <= trane.FileResponse.chunk_size for m in bodies)
+    assert [m["more_body"] for m in bodies] == [True] * 4 + [False]
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        ("a.html", "text/html; charset=utf-8"),
+        ("a.json", "application/json"),
+        ("a.png", "image/png"),
+        ("a.unknown-ext", "application/octet-stream"),
+    ],
+)
+async def test_file_response_content_type_from_name(
+    tmp_path: Path, name: str, content_type: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"x")
+    assert (await get(path)).header("content-type") == content_type
+
+
+async def test_file_response_head(data_file: Path) -> None:
+    full = await get(data_file)
+    head = await get(data_file, method="HEAD")
+    assert head.status == 200
+    assert head.body == b""
+    assert head.headers == full.headers
+
+
+async def test_file_response_download_name(data_file: Path) -> None:
+    query = b"path=" + str(data_file).encode() + b"&filename=r%C3%A9sum%C3%A9.txt"
+    result = await request(Serve, "GET", "/", query=query)
+    assert result.header("content-disposition") == (
+        "attachment; filename=\"rsum.txt\"; filename*=utf-8''r%C3%A9sum%C3%A9.txt"
+    )
+
+
+async def test_file_response_if_none_match(data_file: Path) -> None:
+    etag = etag_of(data_file)
+    for value in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+        result = await get(data_file, (b"if-none-match", value.encode()))
+        assert result.status == 304, value
+        assert result.body == b""
+        assert result.header("etag") == etag
+        assert result.header("content-length") is None
+        assert result.header("content-type") is None
+    assert (await get(data_file, (b"if-none-match", b'"other"'))).status == 200
+    # If-None-Match wins over If-Modified-Since.
+    future = email.utils.formatdate(MTIME + 100, usegmt=True).encode()
+    both = await get(data_file, (b"if-none-match", b'"other"'), (b"if-modified-since", future))
+    assert both.status == 200
+
+
+async def test_file_response_if_modified_since(data_file: Path) -> None:
+    same = email.utils.formatdate(MTIME, usegmt=True).encode()
+    later = email.utils.formatdate(MTIME + 60, usegmt=True).encode()
+    earlier = email.utils.formatdate(MTIME - 60, usegmt=True).encode()
+    assert (await get(data_file, (b"if-modified-since", same))).status == 304
+    assert (await get(data_file, (b"if-modified-since", later))).status == 304
+    assert (await get(data_file, (b"if-modified-since", earlier))).status == 200
+    assert (await get(data_file, (b"if-modified-since", b"yesterday"))).status == 200
+    head = await get(data_file, (b"if-modified-since", same), method="HEAD")
+    assert head.status == 304
+
+
+async def test_file_response_single_range(data_file: Path) -> None:
+    result = await get(data_file, (b"range", b"bytes=100-199"))
+    assert result.status == 206
+    assert result.body == DATA[100:200]
+    assert result.header("content-range") == f"bytes 100-199/{len(DATA)}"
+    assert result.header("content-length") == "100"
+    suffix = await get(data_file, (b"range", b"bytes=-10"))
+    assert suffix.body == DATA[-10:]
+    assert suffix.header("content-range") == f"bytes {len(DATA) - 10}-{len(DATA) - 1}/{len(DATA)}"
+    tail = await get(data_file, (b"range", b"bytes=200000-"))
+    assert tail.body == DATA[200000:]
+
+
+def parse_byteranges(result: Result) -> list[tuple[str, bytes]]:
+    content_type = result.header("content-type")
+    assert content_type is not None
+    match = re.fullmatch(r"multipart/byteranges; boundary=(\w+)", content_type)
+    assert match is not None
+    boundary = match.group(1).encode()
+    assert result.header("content-length") == str(len(result.body))
+    body = result.body
+    assert body.endswith(b"\r\n--" + boundary + b"--\r\n")
+    parts = []
+    for chunk in body[: -len(boundary) - 8].split(b"--" + boundary + b"\r\n")[1:]:
+        head, _, content = chunk.partition(b"\r\n\r\n")
+        headers = dict(line.split(b": ", 1) for line in head.split(b"\r\n"))
+        assert headers[b"content-type"] == b"text/plain; charset=utf-8"
+        parts.append((headers[b"content-range"].decode(), content.removesuffix(b"\r\n")))
+    return parts
+
+
+async def test_file_response_multiple_ranges(data_file: Path) -> None:
+    result = await get(data_file, (b"range", b"bytes=0-9, 100-109, -5"))
+    assert result.status == 206
+    size = len(DATA)
+    assert parse_byteranges(result) == [
+        (f"bytes 0-9/{size}", DATA[:10]),
+        (f"bytes 100-109/{size}", DATA[100:110]),
+        (f"bytes {size - 5}-{size - 1}/{size}", DATA[-5:]),
+    ]
+    head = await get(data_file, (b"range", b"bytes=0-9, 100-109, -5"), method="HEAD")
+    assert head.body == b""
+    assert head.header("content-length") == result.header("content-length")
+
+
+async def test_file_response_unsatisfiable_range(data_file: Path) -> None:
+    result = await get(data_file, (b"range", f"bytes={len(DATA)}-".encode()))
+    assert result.status == 416
+    assert result.header("content-range") == f"bytes */{len(DATA)}"
+    assert result.body == b""
+
+
+async def test_file_response_malformed_range_sends_everything(data_file: Path) -> None:
+    result = await get(data_file, (b"range", b"bytes=oops"))
+    assert (result.status, len(result.body)) == (200, len(DATA))
+
+
+async def test_file_response_if_range(data_file: Path) -> None:
+    etag = etag_of(data_file).encode()
+    date = email.utils.formatdate(MTIME, usegmt=True).encode()
+    ranged = (b"range", b"bytes=0-1")
+    assert (await get(data_file, ranged, (b"if-range", etag))).status == 206
+    assert (await get(data_file, ranged, (b"if-range", date))).status == 206
+    assert (await get(data_file, ranged, (b"if-range", b'"stale"'))).status == 200
+    assert (await get(data_file, ranged, (b"if-range", b"W/" + etag))).status == 200
+    older = email.utils.formatdate(MTIME - 1, usegmt=True).encode()
+    assert (await get(data_file, ranged, (b"if-range", older))).status == 200
+
+
+async def test_file_response_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.txt"
+    path.write_bytes(b"")
+    result = await get(path)
+    assert (result.status, result.body, result.header("content-length")) == (200, b"", "0")
+    assert (await get(path, (b"range", b"bytes=0-"))).status == 416
+
+
+async def test_file_response_missing_file_or_directory_is_404(tmp_path: Path) -> None:
+    assert (await get(tmp_path / "missing.txt")).status == 404
+    assert (await get(tmp_path)).status == 404
+    assert (await get(tmp_path / "missing" / "deeper.txt")).status == 404
+
+
+async def test_file_response_uses_pathsend_when_advertised(data_file: Path) -> None:
+    extensions: dict[str, Any] = {"http.response.pathsend": {}}
+    query = b"path=" + str(data_file).encode()
+    result = await request(Serve, "GET", "/", query=query, extensions=extensions)
+    assert result.status == 200
+    assert result.messages[-1] == {"type": "http.response.pathsend", "path": str(data_file)}
+    ranged = await request(
+        Serve, "GET", "/", query=query, extensions=extensions, headers=[(b"range", b"bytes=0-0")]
+    )
+    assert ranged.body == DATA[:1]  # a range is not the whole file: sent as body
+    head = await request(Serve, "HEAD", "/", query=query, extensions=extensions)
+    assert head.messages[-1]["type"] == "http.response.body"
+
+
+async def test_file_response_status_and_headers_kept(data_file: Path) -> None:
+    response = trane.FileResponse(data_file, status=404, headers={"x-a": "1"})
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        await asyncio.sleep(10)
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await response(make_scope(headers=[(b"range", b"bytes=0-0")]), receive, send)
+    assert sent[0]["status"] == 404  # no ranges for an error page
+    assert (b"x-a", b"1") in sent[0]["headers"]
+    assert b"".join(m.get("body", b"") for m in sent) == DATA
+
+
+async def test_file_response_stops_reading_when_the_client_leaves(data_file: Path) -> None:
+    class SmallChunks(trane.FileResponse):
+        chunk_size = 1024
+
+    response = SmallChunks(data_file)
+    sent: list[Message] = []
+    gone = asyncio.Event()
+
+    async def receive() -> Message:
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+        if len(sent) == 3:
+            gone.set()
+        await asyncio.sleep(0.001)  # a slow client
+
+    await asyncio.wait_for(response(make_scope(), receive, send), 5)
+    bodies = [m for m in sent if m["type"] == "http.response.body"]
+    assert 2 <= len(bodies) < 10  # 300 chunks if it had not stopped
+
+
+# -- examples/files.py, in-process -------------------------------------------------
+
+
+async def test_example_files_in_process() -> None:
+    async with TestClient(example.app) as client:
+        home = await client.get("/")
+        assert home.status_code == 200
+        assert "multipart/form-data" in home.text
+
+        files = {"file": ("../notes.txt", b"hello " * 1000, "text/plain")}
+        upload = await client.post("/upload", data={"note": "hi"}, files=files)
+        assert upload.status_code == 200
+        result = upload.json()
+        assert result["fields"] == {"note": "hi"}
+        [info] = result["files"]
+        assert (info["filename"], info["safe_filename"], info["size"]) == (
+            "../notes.txt",
+            "notes.txt",
+            6000,
+        )
+
+        download = await client.get("/download", headers={"range": "bytes=0-99"})
+        assert download.status_code == 206
+        assert download.content == EXAMPLE_SOURCE[:100]
+        assert download.headers["content-disposition"] == 'attachment; filename="files.py"'
+
+        static = await client.get("/static/")
+        assert static.status_code == 200
+        assert "Served by trane.StaticFiles" in static.text
+        missing = await client.get("/static/nope.css")
+        assert missing.status_code == 404
+        assert "Nothing under /static" in missing.text
+
+        clock = await client.get("/clock", params={"interval": "0.01", "count": "3"})
+        assert clock.headers["content-type"] == "text/event-stream; charset=utf-8"
+        assert re.findall(r"id: (\d+)", clock.text) == ["0", "1", "2"]
+        resumed = await client.get(
+            "/clock", params={"interval": "0.01", "count": "2"}, headers={"last-event-id": "41"}
+        )
+        assert re.findall(r"id: (\d+)", resumed.text) == ["42", "43"]
+        bad = await client.get("/clock", params={"interval": "soon"})
+        assert bad.status_code == 400

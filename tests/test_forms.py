@@ -1,0 +1,539 @@
+"""Forms: urlencoded and multipart parsing, uploads, limits and hostile bodies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import tempfile
+import threading
+import tracemalloc
+from typing import Any
+
+import pytest
+
+import trane
+from asgi import Result, request
+from trane.forms import FormData, UploadFile, parse_options_header, safe_filename
+
+BOUNDARY = "----trane-boundary-7MA4YWxkTrZu0gW"
+MULTIPART = [(b"content-type", f"multipart/form-data; boundary={BOUNDARY}".encode())]
+URLENCODED = [(b"content-type", b"application/x-www-form-urlencoded")]
+
+#: Uploads the views saw, to check afterwards that they were closed.
+SEEN: list[UploadFile] = []
+
+
+def part(
+    name: str | None,
+    value: bytes,
+    filename: str | None = None,
+    content_type: str | None = None,
+    boundary: str = BOUNDARY,
+) -> bytes:
+    disposition = "form-data"
+    if name is not None:
+        disposition += f'; name="{name}"'
+    if filename is not None:
+        disposition += f'; filename="{filename}"'
+    head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
+    if content_type is not None:
+        head += f"Content-Type: {content_type}\r\n"
+    return head.encode() + b"\r\n" + value + b"\r\n"
+
+
+def multipart(*parts: bytes, boundary: str = BOUNDARY) -> bytes:
+    return b"".join(parts) + f"--{boundary}--\r\n".encode()
+
+
+async def describe(form: FormData) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            SEEN.append(value)
+            data = await value.read()
+            item: Any = {
+                "filename": value.filename,
+                "safe": value.safe_filename,
+                "type": value.content_type,
+                "size": value.size,
+                "data": data.decode("latin-1"),
+                "in_memory": value.in_memory,
+            }
+        else:
+            item = value
+        out.setdefault(key, []).append(item)
+    return out
+
+
+class Form(trane.Application):
+    max_body_size = 32 * 1024 * 1024
+    max_upload_memory = 1024
+
+    async def post(self) -> dict[str, Any]:
+        form = await self.form()
+        assert await self.form() is form  # parsed once
+        return await describe(form)
+
+
+class Limited(trane.Application):
+    max_body_size = 4096
+    max_form_fields = 3
+    max_form_files = 1
+    max_part_size = 10
+
+    async def post(self) -> dict[str, Any]:
+        return await describe(await self.form())
+
+
+class BodyThenForm(trane.Application):
+    async def post(self) -> dict[str, Any]:
+        body = await self.body()
+        form = await self.form()
+        return {"length": len(body), "form": await describe(form)}
+
+
+class AfterResponse(trane.Application):
+    """The uploads are still open for work done after the response."""
+
+    async def post(self) -> str:
+        form = await self.form()
+        upload = form["file"]
+        assert isinstance(upload, UploadFile)
+        self.after_response(self.digest, upload)
+        return "ok"
+
+    async def digest(self, upload: UploadFile) -> None:
+        await upload.seek(0)
+        DIGESTS.append(len(await upload.read()))
+
+
+DIGESTS: list[int] = []
+
+
+async def post(app: Any = Form, body: bytes = b"", **kwargs: Any) -> Result:
+    kwargs.setdefault("headers", MULTIPART)
+    return await request(app, "POST", "/", body=body, **kwargs)
+
+
+def data(result: Result) -> Any:
+    assert result.status == 200, result.body
+    return json.loads(result.body)
+
+
+# -- urlencoded --------------------------------------------------------------
+
+
+async def test_form_urlencoded_fields() -> None:
+    result = await post(body=b"a=1&b=x+y%21&a=2&empty=&flag", headers=URLENCODED)
+    assert data(result) == {"a": ["1", "2"], "b": ["x y!"], "empty": [""], "flag": [""]}
+
+
+async def test_form_urlencoded_in_chunks_and_utf8() -> None:
+    body = b"name=J%C3%BCrgen&city=K%C3%B6ln"
+    chunks = [body[i : i + 3] for i in range(0, len(body), 3)]
+    result = await request(Form, "POST", "/", chunks=chunks, headers=URLENCODED)
+    assert data(result) == {"name": ["Jürgen"], "city": ["Köln"]}
+
+
+async def test_form_urlencoded_charset_parameter_and_empty_body() -> None:
+    headers = [(b"content-type", b"application/x-www-form-urlencoded; charset=utf-8")]
+    assert data(await post(body=b"", headers=headers)) == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"a=1;b=2", b"';' is not a field separator"),
+        (b"a=%ff%fe", b"not UTF-8"),
+        (b"%c3=1", b"not UTF-8"),
+    ],
+)
+async def test_form_urlencoded_malformed_is_400(body: bytes, reason: bytes) -> None:
+    result = await post(body=body, headers=URLENCODED)
+    assert result.status == 400
+    assert reason in result.body
+
+
+# -- multipart ---------------------------------------------------------------
+
+
+async def test_form_multipart_fields_and_files() -> None:
+    body = multipart(
+        part("title", "Grüße".encode()),
+        part("tag", b"a"),
+        part("tag", b"b"),
+        part("doc", b"%PDF-1.4 \r\n--not-a-boundary", "report.pdf", "application/pdf"),
+        part("empty", b"", ""),
+    )
+    result = data(await post(body=body))
+    assert result["title"] == ["Grüße"]
+    assert result["tag"] == ["a", "b"]
+    [doc] = result["doc"]
+    assert doc["filename"] == "report.pdf"
+    assert doc["type"] == "application/pdf"
+    assert doc["data"] == "%PDF-1.4 \r\n--not-a-boundary"
+    assert doc["size"] == len(doc["data"])
+    assert result["empty"][0]["filename"] == ""
+    assert result["empty"][0]["size"] == 0
+
+
+async def test_form_multipart_filenames_kept_as_sent_but_never_used_as_paths() -> None:
+    names = [
+        "../../etc/passwd",
+        "/etc/shadow",
+        "C:\\\\Windows\\\\win.ini",
+        "a\x00b.txt",
+        "..",
+        "résumé.pdf",
+    ]
+    body = multipart(*(part(f"f{i}", b"x" * 2000, name) for i, name in enumerate(names)))
+    SEEN.clear()
+    result = data(await post(body=body))
+    sent = [result[f"f{i}"][0] for i in range(len(names))]
+    assert [item["filename"] for item in sent] == [
+        "../../etc/passwd",
+        "/etc/shadow",
+        "C:\\Windows\\win.ini",
+        "a\x00b.txt",
+        "..",
+        "résumé.pdf",
+    ]
+    assert [item["safe"] for item in sent] == [
+        "passwd",
+        "shadow",
+        "win.ini",
+        "ab.txt",
+        "upload",
+        "résumé.pdf",
+    ]
+    # Rolled over to disk (2000 > 1024 bytes) into anonymous temporary files.
+    assert not any(item["in_memory"] for item in sent)
+    for upload in SEEN:
+        assert not isinstance(upload.file.name, str)
+
+
+async def test_form_multipart_split_into_tiny_chunks() -> None:
+    body = multipart(part("a", b"1" * 50), part("f", b"\r\n--" * 40, "f.bin"))
+    chunks = [body[i : i + 7] for i in range(0, len(body), 7)]
+    result = data(await request(Form, "POST", "/", chunks=chunks, headers=MULTIPART))
+    assert result["a"] == ["1" * 50]
+    assert result["f"][0]["data"] == "\r\n--" * 40
+
+
+async def test_form_multipart_quoted_boundary_and_odd_names() -> None:
+    boundary = 'we:ird=,bound"ary'
+    quoted = boundary.replace('"', '\\"')
+    headers = [(b"content-type", f'multipart/form-data; boundary="{quoted}"'.encode())]
+    body = multipart(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="a;b"; filename="x\\"y.txt"\r\n'
+        "\r\nhi\r\n".encode(),
+        boundary=boundary,
+    )
+    result = data(await post(body=body, headers=headers))
+    assert result["a;b"][0]["filename"] == 'x"y.txt'
+
+
+async def test_form_uploads_are_closed_after_the_request() -> None:
+    SEEN.clear()
+    await post(body=multipart(part("f", b"x" * 5000, "big.bin"), part("g", b"y", "small.txt")))
+    assert len(SEEN) == 2
+    assert all(upload.closed for upload in SEEN)
+
+
+async def test_form_uploads_stay_open_for_after_response() -> None:
+    DIGESTS.clear()
+    result = await post(AfterResponse, body=multipart(part("file", b"z" * 3000, "z.bin")))
+    assert result.body == b"ok"
+    assert DIGESTS == [3000]
+
+
+async def test_form_after_body_parses_the_cached_body() -> None:
+    body = multipart(part("a", b"1"), part("f", b"data", "f.txt"))
+    result = data(await post(BodyThenForm, body=body))
+    assert result["length"] == len(body)
+    assert result["form"]["a"] == ["1"]
+    assert result["form"]["f"][0]["data"] == "data"
+
+
+async def test_form_data_mapping() -> None:
+    upload = UploadFile("f.txt")
+    form = FormData([("a", "1"), ("a", "2"), ("f", upload)])
+    assert form["a"] == "1"
+    assert form.get("missing") is None
+    assert form.getlist("a") == ["1", "2"]
+    assert list(form) == ["a", "f"]
+    assert len(form) == 2
+    assert form.files == [upload]
+    assert "FormData" in repr(form)
+    await form.close()
+    assert upload.closed
+
+
+# -- spooling ----------------------------------------------------------------
+
+
+async def test_upload_file_spools_to_disk_through_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[bool] = []
+
+    class Recording(tempfile.SpooledTemporaryFile[bytes]):
+        def write(self, s: Any) -> int:
+            threads.append(threading.current_thread() is threading.main_thread())
+            return super().write(s)
+
+    monkeypatch.setattr(tempfile, "SpooledTemporaryFile", Recording)
+    upload = UploadFile("a.bin", spool_size=10)
+    await upload.write(b"12345")  # fits in memory: written on the event loop
+    assert upload.in_memory
+    await upload.write(b"6789012345")  # rolls over: the copy and write run in a thread
+    assert not upload.in_memory
+    await upload.write(b"more")
+    assert threads == [True, False, False]
+    assert upload.size == 19
+    await upload.seek(0)
+    assert await upload.read() == b"1234567890123456789"[:15] + b"more"
+    await upload.close()
+    assert upload.closed
+    assert "a.bin" in repr(upload)
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("report.pdf", "report.pdf"),
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\boot.ini", "boot.ini"),
+        ("/abs/path.txt", "path.txt"),
+        (".hidden", "hidden"),
+        ("nul\x00byte\n.txt", "nulbyte.txt"),
+        ("", "upload"),
+        ("../", "upload"),
+        ("é" * 300, "é" * 127),
+    ],
+)
+def test_safe_filename(name: str, safe: str) -> None:
+    assert safe_filename(name) == safe
+
+
+# -- limits ------------------------------------------------------------------
+
+
+async def test_form_limits_fields_files_and_part_size() -> None:
+    ok = await post(Limited, body=multipart(part("a", b"1"), part("b", b"2"), part("f", b"", "f")))
+    assert ok.status == 200
+    fields = await post(Limited, body=multipart(*(part(f"x{i}", b"1") for i in range(4))))
+    assert (fields.status, fields.body) == (400, b"Too many form fields (at most 3)")
+    files = await post(Limited, body=multipart(part("f", b"", "a"), part("g", b"", "b")))
+    assert (files.status, files.body) == (400, b"Too many files (at most 1)")
+    big = await post(Limited, body=multipart(part("a", b"x" * 11)))
+    assert (big.status, big.body) == (413, b"Form field 'a' larger than 10 bytes")
+    body = await post(Limited, body=multipart(part("f", b"x" * 5000, "f")))
+    assert body.status == 413
+    assert b"larger than 4096 bytes" in body.body
+
+
+async def test_form_limits_urlencoded() -> None:
+    fields = await post(Limited, body=b"a=1&b=2&c=3&d=4", headers=URLENCODED)
+    assert (fields.status, fields.body) == (400, b"Too many form fields (at most 3)")
+    big = await post(Limited, body=b"a=" + b"x" * 11, headers=URLENCODED)
+    assert (big.status, big.body) == (413, b"Form field larger than 10 bytes")
+    name = await post(Limited, body=b"x" * 11 + b"=1", headers=URLENCODED)
+    assert name.status == 413
+
+
+async def test_form_limits_are_inherited() -> None:
+    class Child(Limited):
+        pass
+
+    result = await post(Child, body=b"a=1&b=2&c=3&d=4", headers=URLENCODED)
+    assert result.status == 400
+
+
+def _multi_megabyte_upload(size: int) -> tuple[list[bytes], int]:
+    """A multipart body of ``size`` file bytes, as 64 KiB chunks sharing one buffer."""
+    blob = bytes(range(256)) * 256  # 64 KiB
+    head = part("file", b"", "big.bin")[: -len(b"\r\n")]
+    chunks = [head] + [blob] * (size // len(blob)) + [f"\r\n--{BOUNDARY}--\r\n".encode()]
+    return chunks, size
+
+
+class SizeOnly(trane.Application):
+    max_body_size = 64 * 1024 * 1024
+
+    async def post(self) -> dict[str, Any]:
+        form = await self.form()
+        upload = form["file"]
+        assert isinstance(upload, UploadFile)
+        return {"size": upload.size, "in_memory": upload.in_memory}
+
+
+async def test_form_multi_megabyte_parse_allocates_little() -> None:
+    chunks, size = _multi_megabyte_upload(16 * 1024 * 1024)
+    tracemalloc.start()
+    try:
+        result = await request(SizeOnly, "POST", "/", chunks=chunks, headers=MULTIPART)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert json.loads(result.body) == {"size": size, "in_memory": False}
+    # 16 MiB went through; at most the 1 MiB spool and a few chunks were held.
+    assert peak < 3 * 1024 * 1024, peak
+
+
+async def test_form_over_max_body_size_in_chunks_is_413_with_bounded_memory() -> None:
+    chunks, _ = _multi_megabyte_upload(8 * 1024 * 1024)
+
+    class Small(SizeOnly):
+        max_body_size = 2 * 1024 * 1024
+
+    tracemalloc.start()
+    try:
+        result = await request(Small, "POST", "/", chunks=chunks, headers=MULTIPART)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (result.status, result.body) == (413, b"Request body larger than 2097152 bytes")
+    assert peak < 3 * 1024 * 1024, peak
+
+
+# -- malformed input ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "reason"),
+    [
+        ([(b"content-type", b"multipart/form-data")], b"--x\r\n", b"no boundary"),
+        ([(b"content-type", b'multipart/form-data; boundary=""')], b"--\r\n", b"no boundary"),
+        (
+            [(b"content-type", b"multipart/form-data; boundary=" + b"b" * 300)],
+            b"",
+            b"invalid boundary",
+        ),
+        (
+            [(b"content-type", "multipart/form-data; boundary=é".encode())],
+            b"",
+            b"invalid boundary",
+        ),
+        (MULTIPART, part("a", b"1"), b"truncated"),
+        (MULTIPART, part("a", b"1")[:-10], b"truncated"),
+        (MULTIPART, b"", b"truncated"),
+        (MULTIPART, part("a", b"1") + f"--{BOUNDARY}-X\r\n".encode(), b"Malformed multipart"),
+        (MULTIPART, b"--wrong-boundary\r\n\r\n", b"Malformed multipart"),
+        (MULTIPART, multipart(part(None, b"1")), b"a part has no name"),
+        (
+            MULTIPART,
+            multipart(f"--{BOUNDARY}\r\nContent-Type: text/plain\r\n\r\nx\r\n".encode()),
+            b"no Content-Disposition",
+        ),
+        (
+            MULTIPART,
+            multipart(
+                f'--{BOUNDARY}\r\nContent-Disposition: inline; name="a"\r\n\r\nx\r\n'.encode()
+            ),
+            b"Content-Disposition 'inline'",
+        ),
+        (
+            MULTIPART,
+            multipart(f"--{BOUNDARY}\r\nno colon here\r\n\r\nx\r\n".encode()),
+            b"Malformed multipart",
+        ),
+        (
+            MULTIPART,
+            multipart(f"--{BOUNDARY}\r\n".encode() + b"X-A: 1\r\n" * 20 + b"\r\nx\r\n"),
+            b"Maximum header count",
+        ),
+        (MULTIPART, multipart(part("a", b"\xff\xfe")), b"field 'a' is not UTF-8"),
+        ([], b"a=1", b"got no Content-Type"),
+        ([(b"content-type", b"application/json")], b"{}", b"Expected a form body"),
+    ],
+)
+async def test_form_malformed_is_400(
+    headers: list[tuple[bytes, bytes]], body: bytes, reason: bytes
+) -> None:
+    result = await post(body=body, headers=headers)
+    assert result.status == 400, result.body
+    assert reason in result.body, result.body
+
+
+async def test_form_random_bytes_never_500() -> None:
+    rng = random.Random(4)
+    for _ in range(200):
+        body = rng.randbytes(rng.randrange(0, 400))
+        if rng.random() < 0.5:
+            body = f"--{BOUNDARY}\r\n".encode() + body
+        for headers in (MULTIPART, URLENCODED):
+            result = await post(body=body, headers=headers)
+            assert result.status in (200, 400, 413), (body, result.status, result.body)
+
+
+async def test_form_mutated_valid_bodies_never_500() -> None:
+    valid = multipart(part("a", b"hello"), part("f", b"file data\r\n", "f.txt", "text/plain"))
+    rng = random.Random(7)
+    for _ in range(300):
+        body = bytearray(valid)
+        for _ in range(rng.randrange(1, 4)):
+            body[rng.randrange(len(body))] = rng.choice(b'\r\n-:;"= ax\x00\xff')
+        result = await post(body=bytes(body))
+        assert result.status in (200, 400), (bytes(body), result.status, result.body)
+
+
+async def test_form_pathological_boundary_is_linear() -> None:
+    boundary = "a" * 69 + "b"  # 70 characters, the RFC maximum
+    headers = [(b"content-type", f"multipart/form-data; boundary={boundary}".encode())]
+    near_miss = f"\r\n--{'a' * 69}c".encode()  # matches all but the last character
+    filler = near_miss * (4 * 1024 * 1024 // len(near_miss))
+    body = part("file", filler, "f.bin", boundary=boundary)
+    body += f"--{boundary}--\r\n".encode()
+    chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+    result = await asyncio.wait_for(
+        request(SizeOnly, "POST", "/", chunks=chunks, headers=headers), timeout=10
+    )
+    assert json.loads(result.body)["size"] == len(filler)
+
+
+async def test_form_pathological_boundary_of_dashes_and_crlf_body() -> None:
+    boundary = "-" * 70
+    headers = [(b"content-type", f"multipart/form-data; boundary={boundary}".encode())]
+    # CRLF and 71 dashes: one dash short of a delimiter, over and over.
+    filler = (b"\r\n" + b"-" * 71) * (2 * 1024 * 1024 // 73)
+    body = part("file", filler, "f.bin", boundary=boundary) + f"--{boundary}--\r\n".encode()
+    result = await asyncio.wait_for(
+        request(SizeOnly, "POST", "/", body=body, headers=headers), timeout=10
+    )
+    assert json.loads(result.body)["size"] == len(filler)
+
+
+async def test_form_pathological_content_type_header_is_linear() -> None:
+    values = [
+        'multipart/form-data; boundary="' + "\\" * 200_000,
+        "multipart/form-data" + '; a="' * 50_000,
+        "multipart/form-data" + ";" * 200_000 + "boundary=x",
+    ]
+    for value in values:
+        headers = [(b"content-type", value.encode())]
+        result = await asyncio.wait_for(post(body=b"--x--\r\n", headers=headers), timeout=5)
+        assert result.status in (200, 400)
+
+
+# -- header parameters -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("text/plain", ("text/plain", {})),
+        ("Multipart/Form-Data; Boundary=abc", ("multipart/form-data", {"boundary": "abc"})),
+        (
+            'form-data; name="a;b"; filename="c.txt"',
+            ("form-data", {"name": "a;b", "filename": "c.txt"}),
+        ),
+        ('form-data; name="q\\"uote\\\\"', ("form-data", {"name": 'q"uote\\'})),
+        ('form-data; name="C:\\path\\f"', ("form-data", {"name": "C:\\path\\f"})),
+        ('form-data; name="open', ("form-data", {"name": "open"})),
+        ("form-data; name*=utf-8''x; name=y", ("form-data", {"name": "y"})),
+        ("form-data; junk; =x; name=a; name=b", ("form-data", {"name": "a"})),
+        ("", ("", {})),
+    ],
+)
+def test_parse_options_header(value: str, expected: tuple[str, dict[str, str]]) -> None:
+    assert parse_options_header(value) == expected
