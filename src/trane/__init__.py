@@ -11,6 +11,9 @@ from .exceptions import (
     TraneError,
     WebSocketDisconnect,
 )
+from .files import FileResponse
+from .forms import FormData, UploadFile
+from .layers import ChannelFull, InMemoryChannelLayer, get_channel_layer
 from .requests import State
 from .responses import (
     HTMLResponse,
@@ -21,16 +24,24 @@ from .responses import (
     StreamingResponse,
 )
 from .routing import Match, Mount, Route, Router, WebSocketRoute, compile_path, register_converter
+from .sse import EventSourceResponse, ServerSentEvent
+from .staticfiles import StaticFiles
+from .websockets import WebSocketApplication, WebSocketStateError
 
 __version__ = "0.1.0"
 
 __all__ = [
     "URL",
     "Application",
+    "ChannelFull",
     "ClientDisconnect",
+    "EventSourceResponse",
+    "FileResponse",
+    "FormData",
     "HTMLResponse",
     "HTTPError",
     "Headers",
+    "InMemoryChannelLayer",
     "JSONResponse",
     "Match",
     "Mount",
@@ -43,13 +54,19 @@ __all__ = [
     "ResponseStateError",
     "Route",
     "Router",
+    "ServerSentEvent",
     "State",
+    "StaticFiles",
     "StreamingResponse",
     "TraneError",
+    "UploadFile",
+    "WebSocketApplication",
     "WebSocketDisconnect",
     "WebSocketRoute",
+    "WebSocketStateError",
     "as_asgi2",
     "as_asgi3",
     "compile_path",
+    "get_channel_layer",
     "register_converter",
 ]

@@ -29,7 +29,8 @@ import math
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar, cast
+from urllib.parse import quote
 
 from .applications import Application
 from .compat import as_asgi2, is_double_callable
@@ -126,6 +127,8 @@ def register_converter(name: str, converter: Converter[Any]) -> None:
 
 
 _PARAM = re.compile(r"{([^{}:]*)(?::([^{}]*))?}")
+# What url_for leaves unquoted in a parameter value: RFC 3986 path characters.
+_PATH_SAFE = "/:@!$&'()*+,;="
 
 
 def compile_path(template: str) -> tuple[re.Pattern[str], str, dict[str, Converter[Any]]]:
@@ -195,6 +198,8 @@ class BaseRoute:
         self.app = app
         self.name = name
         self.static, rest = _split_static(path)
+        if any("}" in segment for segment in self.static):
+            raise ValueError(f"unbalanced braces in route template {path!r}")
         pattern, self.format, self.converters = _compile_fragment(rest)
         self._rest = re.compile(f"^{pattern}$") if self.converters else None
         self._rest_literal = rest
@@ -222,7 +227,10 @@ class BaseRoute:
                 f"got {sorted(params)!r}"
             )
         try:
-            values = {k: self.converters[k].to_string(v) for k, v in params.items()}
+            values = {
+                k: quote(self.converters[k].to_string(v), safe=_PATH_SAFE)
+                for k, v in params.items()
+            }
         except ValueError as exc:
             raise NoMatch(f"cannot build a URL for route {self.name!r}: {exc}") from None
         prefix = "/" + "/".join(self.static) if self.static else ""
@@ -299,7 +307,12 @@ class Mount(BaseRoute):
 def _as_double_callable(app: Any) -> ASGI2App:
     if not callable(app):
         raise TypeError(f"expected an ASGI application or view class, got {app!r}")
-    return app if is_double_callable(app) else as_asgi2(app)
+    if is_double_callable(app):
+        return cast(ASGI2App, app)
+    # NOTE: as_asgi3(router) is mounted as the router itself: no adapter on an
+    # adapter, and the router's route names still nest under the Mount's name.
+    original: ASGI2App | None = getattr(app, "_trane_asgi2", None)
+    return original if original is not None else as_asgi2(app)
 
 
 # -- the router ----------------------------------------------------------
@@ -340,9 +353,12 @@ class Router:
         lifespan: LifespanContext | None = None,
         debug: bool = False,
         not_found: type[Application] = _NotFound,
+        channel_layer: Any = None,
     ) -> None:
         self.debug = debug
         self.not_found = not_found
+        #: The channel layer of WebSocket groups (see trane.layers); None: the default.
+        self.channel_layer = channel_layer
         self.lifespan = Lifespan(self, on_startup, on_shutdown, lifespan)
         self.routes: list[BaseRoute] = []
         self._root = _Node()
@@ -407,6 +423,8 @@ class Router:
             scope["trane.root_path"] = scope.get("root_path", "")
             if "state" not in scope:
                 scope["state"] = self.lifespan.state
+        if self.channel_layer is not None:
+            scope["trane.channel_layer"] = self.channel_layer
         path = scope["path"]
         root_path = scope.get("root_path", "")
         if root_path and path.startswith(root_path):

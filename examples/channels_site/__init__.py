@@ -1,0 +1,1 @@
+"""A tiny Django Channels project that serves trane views (see asgi.py)."""

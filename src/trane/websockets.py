@@ -1,0 +1,600 @@
+"""``WebSocketApplication``: one instance per WebSocket connection.
+
+How this works
+--------------
+``Chat(scope)`` only stores the scope. ``await instance(receive, send)``
+reads ``websocket.connect``, checks ``allowed_origins``, opens a channel on
+the layer if the class listens to layer events, calls ``connect()`` (which
+accepts by default), then loops until the connection is over:
+
+* without a channel the loop is a plain ``await receive()``: an idle
+  connection costs its own task and nothing else;
+* with one (the class defines event handlers or ``groups``, or called
+  ``group_add``) it waits on two tasks, the next ASGI message and the next
+  layer event, handles whichever came first and keeps the other waiting.
+  One message is handled at a time, so hooks never run concurrently.
+
+Client messages go to ``receive_text`` / ``receive_bytes`` / ``receive_json``
+per ``encoding``; layer events to the method named by their type
+(``"chat.message"`` -> ``chat_message``). Only public methods a subclass adds
+are handlers: ``_helpers`` and the API below (``close``, ``send_text``...)
+never are, and an event without a handler is logged and dropped rather than
+ending the connection (Channels raises instead).
+
+Every outgoing message passes one state table (``_TABLE``, read by
+``_advance``): CONNECTING -accept-> CONNECTED -close-> CLOSED, with a precise
+``WebSocketStateError`` for anything out of order. Servers report a gone
+client differently: uvicorn raises ``ClientDisconnected`` (an ``OSError``)
+from ``send``, daphne and hypercorn drop the message and deliver
+``websocket.disconnect``, daphne cancels an app that lingers. All of them end
+the loop the same way: state DISCONNECTED, groups left, ``disconnect(code)``
+called exactly once, nothing logged. An unhandled exception is logged and
+closes with 1011.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
+from typing import Any, ClassVar, Final, Literal
+
+from .datastructures import encode_header
+from .exceptions import TraneError, WebSocketDisconnect
+from .layers import get_channel_layer
+from .lifespan import serve_trivial_lifespan
+from .requests import HTTPConnection, _lazy
+from .types import Message, Receive, Send
+
+logger = logging.getLogger("trane")
+
+HeadersArg = Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]] | None
+
+
+class WebSocketStateError(TraneError, RuntimeError):
+    """A WebSocket method was called in a state that does not allow it."""
+
+
+# -- the state table -------------------------------------------------------
+
+CONNECTING: Final = "CONNECTING"  # handshake received, not answered yet
+CONNECTED: Final = "CONNECTED"  # accepted
+CLOSED: Final = "CLOSED"  # we closed or denied
+DISCONNECTED: Final = "DISCONNECTED"  # the client is gone
+
+_IGNORE: Final = "IGNORE"  # nothing to send, not an error
+_GONE: Final = "GONE"  # the client left: unwind with WebSocketDisconnect
+
+#: state -> {action: next state}; an action missing from a row is an error.
+_TABLE: Final[dict[str, dict[str, str]]] = {
+    CONNECTING: {"accept": CONNECTED, "close": CLOSED, "deny": CLOSED},
+    CONNECTED: {"send": CONNECTED, "close": CLOSED},
+    CLOSED: {"close": _IGNORE},
+    DISCONNECTED: {"close": _IGNORE, "deny": _IGNORE, "accept": _GONE, "send": _GONE},
+}
+
+_WHY: Final = {
+    (CONNECTING, "send"): "accept() the connection before sending",
+    (CONNECTED, "accept"): "the connection was already accepted",
+    (CONNECTED, "deny"): "the connection was already accepted; use close()",
+    (CLOSED, "accept"): "the connection was already closed",
+    (CLOSED, "deny"): "the connection was already closed",
+    (CLOSED, "send"): "the connection was closed with close()",
+}
+
+_HOOK_ENCODING: Final[dict[str, Literal["text", "bytes", "json"]]] = {
+    "receive_text": "text",
+    "receive_bytes": "bytes",
+    "receive_json": "json",
+}
+
+# RFC 6455 section 7.4: the codes an endpoint may put in a close frame.
+_CLOSE_CODES: Final = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015)})
+
+
+def _check_close(code: int, reason: str) -> None:
+    if isinstance(code, bool) or not isinstance(code, int):
+        raise ValueError(f"WebSocket close code must be an int, got {code!r}")
+    if code not in _CLOSE_CODES and not 3000 <= code <= 4999:
+        raise ValueError(
+            f"invalid WebSocket close code {code!r}: use 1000-1003, 1007-1014 or 3000-4999"
+        )
+    if len(reason.encode("utf-8")) > 123:
+        raise ValueError(f"WebSocket close reason longer than 123 bytes: {reason!r}")
+
+
+def _encode_headers(headers: HeadersArg) -> list[tuple[bytes, bytes]]:
+    if not headers:
+        return []
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    raw = []
+    for name, value in pairs:
+        if isinstance(name, bytes) and isinstance(value, bytes):
+            name_s, value_s = name.decode("latin-1"), value.decode("latin-1")
+        else:
+            name_s, value_s = str(name), str(value)
+        raw.append(encode_header(name_s, value_s))
+    return raw
+
+
+def _too_big(data: str | bytes, limit: int) -> bool:
+    size = len(data)
+    if size <= limit // 4 or (isinstance(data, bytes) and size <= limit):
+        return False
+    if size > limit:
+        return True
+    # PERF: only encode text that might be too big (a char is 1 to 4 bytes).
+    return isinstance(data, str) and len(data.encode("utf-8", "surrogatepass")) > limit
+
+
+# -- the view --------------------------------------------------------------
+
+
+class WebSocketApplication(HTTPConnection):
+    """Subclass me: override ``connect``, ``receive_text``... and handlers."""
+
+    # Read by asgiref.compatibility (and so by as_asgi3) to know we are ASGI 2.
+    _asgi_double_callable: ClassVar[bool] = True
+
+    #: Which hook gets client messages: ``"text"``, ``"bytes"`` or ``"json"``;
+    #: other frames close with 1003 (bad JSON with 1007). ``None``: inferred
+    #: from the one ``receive_*`` hook the class defines, else by frame type.
+    encoding: ClassVar[Literal["text", "bytes", "json"] | None] = None
+    #: The largest message accepted, in bytes (larger: close 1009); None: no limit.
+    max_message_size: ClassVar[int | None] = 1024 * 1024
+    #: ``Origin`` values allowed to connect (``"*"``: any, even none); others get 403.
+    #: ``None`` checks nothing.
+    allowed_origins: ClassVar[Iterable[str] | None] = None
+    #: Groups joined before ``connect()``; all groups are left on disconnect.
+    groups: ClassVar[Sequence[str]] = ()
+
+    # Computed per class by __init_subclass__.
+    _encoding: ClassVar[str | None] = None
+    _event_handlers: ClassVar[frozenset[str]] = frozenset()
+    _uses_layer: ClassVar[bool] = False
+    _origins: ClassVar[frozenset[str] | None] = None
+
+    _receive: Receive
+    _send: Send
+    _state: str = CONNECTING
+    _close_code: int = 1006
+    _channel: str | None = None
+    _joined: set[str] | None = None
+    _recv_task: asyncio.Future[Message] | None = None
+    _layer_task: asyncio.Future[Any] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        encoding = cls.encoding
+        if encoding is None:
+            base = WebSocketApplication
+            defined = {
+                hook
+                for hook in ("receive_text", "receive_bytes", "receive_json")
+                if getattr(cls, hook) is not getattr(base, hook)
+            }
+            if "receive_json" in defined and len(defined) > 1:
+                raise TypeError(
+                    f"{cls.__name__} defines {', '.join(sorted(defined))}: set "
+                    "encoding = 'text', 'bytes' or 'json' to say which one receives"
+                )
+            if len(defined) == 1:
+                encoding = _HOOK_ENCODING[defined.pop()]
+        elif encoding not in ("text", "bytes", "json"):
+            raise TypeError(
+                f"{cls.__name__}.encoding must be 'text', 'bytes' or 'json', got {encoding!r}"
+            )
+        cls._encoding = encoding
+        cls._event_handlers = frozenset(
+            name
+            for name in dir(cls)
+            if not name.startswith("_")
+            and name not in _RESERVED
+            and callable(getattr(cls, name, None))
+        )
+        cls._uses_layer = bool(cls._event_handlers or cls.groups)
+        origins = cls.allowed_origins
+        if isinstance(origins, str):
+            raise TypeError(f"{cls.__name__}.allowed_origins must be a list of origins, not a str")
+        cls._origins = (
+            None if origins is None else frozenset(o.lower().rstrip("/") for o in origins)
+        )
+
+    # -- the ASGI 2 contract ---------------------------------------------
+
+    async def __call__(self, receive: Receive, send: Send) -> None:
+        kind = self.scope["type"]
+        if kind != "websocket":
+            if kind == "lifespan":
+                await serve_trivial_lifespan(receive, send)
+            elif kind == "http":
+                await _upgrade_required(send)
+            return
+        self._receive = receive
+        self._send = send
+        if (await receive())["type"] != "websocket.connect":
+            return  # the client left before the handshake
+        if self._origins is not None and not self._origin_allowed():
+            with suppress(WebSocketDisconnect):
+                await self.deny(403)
+            return
+        try:
+            try:
+                if self._uses_layer:
+                    await self._open_channel()
+                    for group in self.groups:
+                        await self.group_add(group)
+                await self.connect()
+                if self._state is CONNECTING:
+                    await self.close()  # neither accepted nor denied: the server says 403
+                while self._state is CONNECTED:
+                    await self._step()
+            except WebSocketDisconnect:
+                pass
+            except Exception as exc:
+                await self._fail(exc)
+        finally:
+            await self._finish()
+
+    async def _step(self) -> None:
+        """Handle the next client message or, if we have a channel, layer event."""
+        if self._channel is None:
+            await self._handle(await self._receive())
+            return
+        recv = self._recv_task
+        if recv is None:
+            recv = self._recv_task = asyncio.ensure_future(self._receive())
+        event = self._layer_task
+        if event is None:
+            layer = self.channel_layer
+            event = self._layer_task = asyncio.ensure_future(layer.receive(self._channel))
+        if not recv.done() and not event.done():
+            await asyncio.wait((recv, event), return_when=asyncio.FIRST_COMPLETED)
+        if recv.done():  # NOTE: client first, so a disconnect is never behind events
+            self._recv_task = None
+            await self._handle(recv.result())
+        else:
+            self._layer_task = None
+            await self._dispatch(event.result())
+
+    async def _handle(self, message: Message) -> None:
+        data = await self._read(message)
+        if data is None:
+            return
+        encoding = self._encoding
+        if encoding is None:
+            if isinstance(data, str):
+                await self.receive_text(data)
+            else:
+                await self.receive_bytes(data)
+        elif encoding == "json":
+            try:
+                obj = json.loads(data)
+            except (ValueError, RecursionError):
+                await self.close(1007, "invalid JSON")
+                return
+            await self.receive_json(obj)
+        elif encoding == "text":
+            if isinstance(data, str):
+                await self.receive_text(data)
+            else:
+                await self.close(1003, "expected text messages")
+        elif isinstance(data, bytes):
+            await self.receive_bytes(data)
+        else:
+            await self.close(1003, "expected binary messages")
+
+    async def _read(self, message: Message) -> str | bytes | None:
+        """The data of a ``websocket.receive``; None if the connection ended."""
+        kind = message["type"]
+        if kind == "websocket.disconnect":
+            self._state = DISCONNECTED
+            self._close_code = message.get("code", 1005)
+            return None
+        if kind != "websocket.receive":
+            raise WebSocketStateError(f"unexpected ASGI message {kind!r} after the handshake")
+        data: str | bytes | None = message.get("text")
+        if data is None:
+            data = message.get("bytes") or b""
+        limit = self.max_message_size
+        if limit is not None and _too_big(data, limit):
+            await self.close(1009, f"message larger than {limit} bytes")
+            return None
+        return data
+
+    async def _dispatch(self, event: Any) -> None:
+        kind = event.get("type") if isinstance(event, dict) else None
+        name = kind.replace(".", "_") if isinstance(kind, str) else ""
+        if name in self._event_handlers:
+            await getattr(self, name)(event)
+        else:
+            logger.error(
+                "%s has no handler for channel layer event type %r; dropped it",
+                type(self).__name__,
+                kind,
+            )
+
+    async def _fail(self, exc: Exception) -> None:
+        logger.error(
+            "Exception in %s handling WebSocket %s",
+            type(self).__name__,
+            self.scope.get("path"),
+            exc_info=exc,
+        )
+        with suppress(Exception):
+            if self._state is CONNECTING:
+                await self.deny(500)
+            elif self._state is CONNECTED:
+                await self.close(1011)
+        if self._state is not DISCONNECTED:
+            self._close_code = 1011
+
+    async def _finish(self) -> None:
+        """Stop waiting, leave the groups, run ``disconnect()`` once."""
+        pending = [t for t in (self._recv_task, self._layer_task) if t is not None]
+        self._recv_task = self._layer_task = None
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+            for task in pending:  # retrieved, so asyncio does not log them
+                if not task.cancelled():
+                    task.exception()
+        if self._state is CONNECTED or self._state is CONNECTING:
+            self._state = DISCONNECTED  # cancelled (daphne does that): the end anyway
+        for group in list(self._joined or ()):
+            try:
+                await self.group_discard(group)
+            except Exception as exc:
+                logger.error("Could not leave group %r", group, exc_info=exc)
+        try:
+            await self.disconnect(self._close_code)
+        except Exception as exc:
+            logger.error("Exception in %s.disconnect", type(self).__name__, exc_info=exc)
+
+    def _origin_allowed(self) -> bool:
+        allowed = self._origins
+        assert allowed is not None
+        if "*" in allowed:
+            return True
+        origin = self.headers.get("origin")
+        return origin is not None and origin.lower().rstrip("/") in allowed
+
+    # -- hooks: override these -------------------------------------------
+
+    async def connect(self) -> None:
+        """The client asks to connect: ``accept()`` (the default) or ``deny()``."""
+        await self.accept()
+
+    async def receive_text(self, text: str) -> None:
+        """A text message arrived."""
+
+    async def receive_bytes(self, data: bytes) -> None:
+        """A binary message arrived."""
+
+    async def receive_json(self, data: Any) -> None:
+        """A JSON message arrived (``encoding = "json"``)."""
+
+    async def disconnect(self, code: int) -> None:
+        """The connection is over: runs once, after the groups were left.
+
+        ``code`` is the client's close code, or yours from ``close()``, 1011
+        after an unhandled exception, 1006 if the connection dropped or was
+        denied.
+        """
+
+    # -- sending ---------------------------------------------------------
+
+    def _advance(self, action: str) -> bool:
+        """Move the state machine; False if there is nothing to send."""
+        state = self._state
+        new = _TABLE[state].get(action)
+        if new is None:
+            why = _WHY.get((state, action), f"not allowed while {state.lower()}")
+            raise WebSocketStateError(f"{type(self).__name__}: cannot {action}: {why}")
+        if new is _IGNORE:
+            return False
+        if new is _GONE:
+            raise WebSocketDisconnect(self._close_code)
+        self._state = new
+        return True
+
+    async def _emit(self, message: Message) -> None:
+        try:
+            await self._send(message)
+        except OSError:  # uvicorn's ClientDisconnected: the client is gone
+            self._state = DISCONNECTED
+            self._close_code = 1006
+            raise WebSocketDisconnect(1006) from None
+
+    @property
+    def subprotocols(self) -> list[str]:
+        """The subprotocols the client offered, in its order of preference."""
+        return list(self.scope.get("subprotocols") or ())
+
+    async def accept(self, subprotocol: str | None = None, headers: HeadersArg = None) -> None:
+        """Complete the handshake, choosing one of the client's subprotocols."""
+        if subprotocol is not None and subprotocol not in self.subprotocols:
+            raise ValueError(
+                f"subprotocol {subprotocol!r} was not offered by the client "
+                f"(offered: {self.subprotocols!r})"
+            )
+        raw = _encode_headers(headers)
+        if any(name == b"sec-websocket-protocol" for name, _ in raw):
+            raise ValueError("pass the subprotocol as accept(subprotocol=...), not as a header")
+        self._advance("accept")
+        message: Message = {"type": "websocket.accept", "subprotocol": subprotocol}
+        if raw:
+            message["headers"] = raw
+        await self._emit(message)
+
+    async def deny(
+        self, status: int = 403, body: bytes | str = b"", headers: HeadersArg = None
+    ) -> None:
+        """Refuse the handshake with an HTTP response.
+
+        The status, body and headers reach the client where the server offers
+        the ``websocket.http.response`` extension (uvicorn, hypercorn);
+        elsewhere (daphne) the server answers 403 with no body.
+        """
+        if isinstance(status, bool) or not isinstance(status, int) or not 300 <= status <= 599:
+            raise ValueError(f"deny() status must be 300-599, got {status!r}")
+        payload = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        raw = _encode_headers(headers)
+        if not self._advance("deny"):
+            return
+        self._close_code = 1006  # no WebSocket close frame was ever exchanged
+        if "websocket.http.response" not in (self.scope.get("extensions") or {}):
+            await self._emit({"type": "websocket.close", "code": 1000})
+            return
+        names = {name for name, _ in raw}
+        if b"content-type" not in names:
+            raw.append((b"content-type", b"text/plain; charset=utf-8"))
+        raw.append((b"content-length", b"%d" % len(payload)))
+        start = {"type": "websocket.http.response.start", "status": status, "headers": raw}
+        await self._emit(start)
+        await self._emit({"type": "websocket.http.response.body", "body": payload})
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection (before accept: the server answers 403).
+
+        Closing again, or after the client left, does nothing. A server that
+        refuses to send a protocol code (daphne sends only 1000 and 3000-4999)
+        closes with 1000 instead.
+        """
+        _check_close(code, reason)
+        if not self._advance("close"):
+            return
+        self._close_code = code
+        try:
+            await self._emit({"type": "websocket.close", "code": code, "reason": reason})
+        except WebSocketDisconnect:
+            raise
+        except Exception:
+            if not 1000 < code < 3000:
+                raise
+            # NOTE: autobahn, under daphne, raises for 1001-2999 (daphne#374).
+            await self._emit({"type": "websocket.close", "code": 1000, "reason": reason})
+
+    async def send_text(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise TypeError(f"send_text() takes a str, got {type(text).__name__}")
+        if self._state is not CONNECTED:
+            self._advance("send")
+        await self._emit({"type": "websocket.send", "text": text})
+
+    async def send_bytes(self, data: bytes) -> None:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError(f"send_bytes() takes bytes, got {type(data).__name__}")
+        if self._state is not CONNECTED:
+            self._advance("send")
+        await self._emit({"type": "websocket.send", "bytes": bytes(data)})
+
+    async def send_json(self, data: Any, binary: bool = False) -> None:
+        """Send ``data`` as compact JSON, in a text (or binary) message."""
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        if binary:
+            await self.send_bytes(text.encode("utf-8"))
+        else:
+            await self.send_text(text)
+
+    # -- receiving imperatively --------------------------------------------
+
+    async def receive(self) -> str | bytes:
+        """Wait for the next client message (str or bytes) outside the hooks.
+
+        Raises ``WebSocketDisconnect`` if the client leaves meanwhile (the
+        loop then ends as usual), ``WebSocketStateError`` if it already left.
+        """
+        state = self._state
+        if state is not CONNECTED:
+            why = {
+                CONNECTING: "accept() the connection first",
+                CLOSED: "the connection was closed with close()",
+                DISCONNECTED: "the client already disconnected",
+            }[state]
+            raise WebSocketStateError(f"{type(self).__name__}: cannot receive: {why}")
+        task = self._recv_task
+        if task is not None:  # the loop was already waiting for it
+            self._recv_task = None
+            message = await task
+        else:
+            message = await self._receive()
+        data = await self._read(message)
+        if data is None:
+            raise WebSocketDisconnect(self._close_code, message.get("reason") or "")
+        return data
+
+    # -- the channel layer -------------------------------------------------
+
+    @_lazy
+    def channel_layer(self) -> Any:
+        """The layer: ``Router(channel_layer=...)``, Channels' or in-memory."""
+        return get_channel_layer(self.scope)
+
+    @property
+    def channel_name(self) -> str:
+        """This connection's channel on the layer, for ``layer.send(...)``."""
+        if self._channel is None:
+            raise WebSocketStateError(
+                f"{type(self).__name__} has no channel: it defines no event handlers; "
+                "await self.group_add(...) first"
+            )
+        return self._channel
+
+    async def _open_channel(self) -> str:
+        channel = self._channel
+        if channel is None:
+            channel = self._channel = await self.channel_layer.new_channel()
+        return channel
+
+    async def group_add(self, group: str) -> None:
+        """Join ``group``: its ``group_send`` events reach this connection."""
+        channel = await self._open_channel()
+        await self.channel_layer.group_add(group, channel)
+        if self._joined is None:
+            self._joined = set()
+        self._joined.add(group)
+
+    async def group_discard(self, group: str) -> None:
+        """Leave ``group`` (done for every group on disconnect)."""
+        if self._channel is not None:
+            await self.channel_layer.group_discard(group, self._channel)
+        if self._joined:
+            self._joined.discard(group)
+
+    async def group_send(self, group: str, event: dict[str, Any]) -> None:
+        """Send ``event`` to every member of ``group``, in any process.
+
+        ``event["type"]`` names the handler: ``"chat.message"`` calls
+        ``chat_message(event)`` on each member.
+        """
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            raise TypeError(f"group_send() takes a dict with a str 'type', got {event!r}")
+        await self.channel_layer.group_send(group, event)
+
+
+#: Names that are never event handlers: the base API and its machinery.
+_RESERVED: Final = frozenset(dir(WebSocketApplication))
+
+
+async def _upgrade_required(send: Send) -> None:
+    body = b"This endpoint speaks WebSocket only."
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 426,
+            "headers": [
+                (b"upgrade", b"websocket"),
+                (b"connection", b"Upgrade"),
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", b"%d" % len(body)),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+__all__ = ["WebSocketApplication", "WebSocketStateError"]
