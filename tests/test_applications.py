@@ -628,3 +628,39 @@ def test_http_error_fields_and_text() -> None:
     assert str(trane.HTTPError(499)) == "499 Error"
     assert trane.HTTPError(500).headers == {}
     assert isinstance(error, trane.TraneError)
+
+
+class _GuardedWithOptions(trane.Application):
+    async def prepare(self) -> None:
+        if self.headers.get("authorization") != "Bearer ok":
+            raise trane.HTTPError(401)
+
+    async def get(self) -> str:
+        return "secret"
+
+
+async def test_application_prepare_does_not_guard_the_automatic_options() -> None:
+    preflight = await request(_GuardedWithOptions, "OPTIONS", "/")
+    assert (preflight.status, preflight.header("allow")) == (204, "GET, HEAD, OPTIONS")
+    denied = await request(_GuardedWithOptions, "GET", "/")
+    assert denied.status == 401
+    allowed = await request(
+        _GuardedWithOptions, "GET", "/", headers=[(b"authorization", b"Bearer ok")]
+    )
+    assert (allowed.status, allowed.body) == (200, b"secret")
+
+
+class _BadErrorPage(trane.Application):
+    async def get(self) -> str:
+        raise trane.HTTPError(404)
+
+    async def handle_error(self, exc: Exception) -> trane.Response:
+        return {"error": str(exc)}  # type: ignore[return-value]
+
+
+async def test_application_handle_error_returning_a_non_response_is_a_logged_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    result = await request(_BadErrorPage, "GET", "/")
+    assert (result.status, result.body) == (500, b"Internal Server Error")
+    assert "handle_error() must return a Response, got dict" in caplog.text

@@ -12,7 +12,7 @@ import pytest
 import trane
 from asgi import make_scope, request
 from communicator import Communicator
-from trane.routing import BaseRoute
+from trane.routing import BaseRoute, Match
 from trane.types import Receive, Scope, Send
 
 
@@ -216,20 +216,23 @@ async def test_router_strips_root_path_from_path() -> None:
 def test_router_matching_does_not_scan_every_route(monkeypatch: pytest.MonkeyPatch) -> None:
     many = trane.Router([trane.Route(f"/route{i}/{{name}}", Params) for i in range(1000)])
     tried: list[BaseRoute] = []
-    original = BaseRoute.match_rest
+    original = BaseRoute.match_kind
 
-    def counting(self: BaseRoute, rest: str) -> tuple[dict[str, Any], str] | None:
+    def counting(self: BaseRoute, scope: Scope) -> Match:
         tried.append(self)
-        return original(self, rest)
+        return original(self, scope)
 
-    monkeypatch.setattr(BaseRoute, "match_rest", counting)
+    monkeypatch.setattr(BaseRoute, "match_kind", counting)
     found = many.resolve("/route999/x", make_scope())
     assert found is not None
     assert found[0] is many.routes[999]
     assert found[1] == {"name": "x"}
-    assert len(tried) == 1
+    assert all(route is many.routes[999] for route in tried)
     assert many.resolve("/route1000/x", make_scope()) is None
-    assert len(tried) == 1
+    assert all(route is many.routes[999] for route in tried)
+    # A partial match (wrong method) takes the full search: still one route.
+    assert many.resolve("/route5/x", make_scope("DELETE")) is not None
+    assert {id(route) for route in tried} <= {id(many.routes[999]), id(many.routes[5])}
 
 
 # -- templates ---------------------------------------------------------------
@@ -465,3 +468,45 @@ async def test_router_url_for_quotes_values_and_round_trips(
     scope = make_scope("GET", unquote(url))
     router(scope)
     assert scope["path_params"] == params
+
+
+async def test_router_backtracks_from_a_static_dead_end_to_a_parameter() -> None:
+    class Static(trane.Application):
+        async def get(self) -> str:
+            return "static"
+
+    class Param(trane.Application):
+        async def get(self, a: str, b: str) -> str:
+            return f"param {a} {b}"
+
+    class Files(trane.Application):
+        async def get(self, p: str) -> str:
+            return f"path {p}"
+
+    r = trane.Router(
+        [
+            trane.Route("/x/y/z", Static),
+            trane.Route("/x/{a}/{b}", Param),
+            trane.Route("/files/{p:path}", Files),
+            trane.Route("/files/{p}.txt", Param),
+        ]
+    )
+    assert (await request(r, "GET", "/x/y/z")).body == b"static"
+    # "/x/y" leads into the static branch, which has no "w": back up to {a}.
+    assert (await request(r, "GET", "/x/y/w")).body == b"param y w"
+    assert (await request(r, "GET", "/files/a/b.txt")).body == b"path a/b.txt"
+    assert (await request(r, "GET", "/files/")).body == b"path "
+
+
+async def test_router_tries_later_parameter_routes_when_a_converter_refuses() -> None:
+    class Num(trane.Application):
+        async def get(self, n: int) -> str:
+            return f"int {n!r}"
+
+    class Name(trane.Application):
+        async def get(self, n: str) -> str:
+            return f"str {n!r}"
+
+    r = trane.Router([trane.Route("/v/{n:int}", Num), trane.Route("/v/{n}", Name)])
+    assert (await request(r, "GET", "/v/42")).body == b"int 42"
+    assert (await request(r, "GET", "/v/4x")).body == b"str '4x'"

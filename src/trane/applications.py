@@ -29,7 +29,7 @@ import functools
 import inspect
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, Final
 
 from .datastructures import MutableHeaders
@@ -116,11 +116,16 @@ class Application(HTTPRequest):
                 await send({"type": "websocket.close", "code": 1000})
             return
         self._receive = receive
-        out = self._out = ResponseStream(send, head=scope["method"] == "HEAD")
+        out = self._out = ResponseStream(send, scope["method"] == "HEAD")
         try:
             result = await self.dispatch()
             if out.state == "IDLE":
-                await self._send_result(result)
+                # PERF: _send_result inlined; a plain value needs no coroutine.
+                rendered = self._render(result)
+                if rendered is None:
+                    await self._send_response(result)
+                else:
+                    await out.send_all(*rendered)
             elif result is not None:
                 raise ResponseStateError(
                     f"{type(self).__name__}.{scope['method'].lower()}() returned "
@@ -143,19 +148,36 @@ class Application(HTTPRequest):
             if self._watcher is not None or self._pinger is not None or self._form is not None:
                 await self._cleanup()
 
-    async def dispatch(self) -> Any:
-        """Run ``prepare()`` then the verb method; return what it returned."""
-        name = self._handlers.get(self.scope["method"])
+    def dispatch(self) -> Awaitable[Any]:
+        """Pick the verb method; return the awaitable that runs it (after ``prepare()``).
+
+        PERF: a plain method returning the handler's coroutine, so the common
+        path awaits one coroutine, not two.
+        """
+        scope = self.scope
+        name = self._handlers.get(scope["method"])
         if name is None:
             raise HTTPError(405, headers={"Allow": self._allow})
-        if self._has_prepare:
-            early = await self.prepare()
-            if early is not None:
-                return early
-        return await getattr(self, name)(**self.params)
+        params = scope.get("path_params")
+        if params is None:
+            params = self.params  # e.g. Channels' url_route kwargs
+        handler = getattr(self, name)
+        if self._has_prepare and name != "_auto_options":
+            return self._prepare_then(handler, params)
+        return handler(**params)  # type: ignore[no-any-return]
+
+    async def _prepare_then(self, handler: Callable[..., Awaitable[Any]], params: Any) -> Any:
+        early = await self.prepare()
+        if early is not None:
+            return early
+        return await handler(**params)
 
     async def prepare(self) -> Any:
-        """Runs before every verb. Return a response to answer early, or raise."""
+        """Runs before every verb. Return a response to answer early, or raise.
+
+        Not before the automatic OPTIONS answer, so CORS preflights (which
+        carry no credentials) are not refused by an auth check here.
+        """
         return None
 
     async def _auto_options(self, **params: Any) -> Response:
@@ -307,6 +329,14 @@ class Application(HTTPRequest):
     # -- results and errors ----------------------------------------------
 
     async def _send_result(self, result: Any) -> None:
+        rendered = self._render(result)
+        if rendered is None:
+            await self._send_response(result)
+        else:
+            await self._out.send_all(*rendered)
+
+    def _render(self, result: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        """(status, headers, body) for a plain return value; None for a Response."""
         if isinstance(result, str):
             body = result.encode("utf-8")
             content_type = _TEXT
@@ -319,18 +349,9 @@ class Application(HTTPRequest):
             headers = self._response_headers.raw if self._response_headers else []
             if status >= 200 and status not in (204, 304):  # as Response(status=...) does
                 headers.append((b"content-length", b"0"))
-            await self._send_simple(status, headers, b"")
-            return
+            return status, headers, b""
         elif isinstance(result, Response):
-            if self._response_headers:
-                own = {name for name, _ in result.headers.raw}
-                result.headers.raw.extend(
-                    pair
-                    for pair in self._response_headers.raw
-                    if pair[0] == b"set-cookie" or pair[0] not in own
-                )
-            await result(self.scope, self._receive, self._out)
-            return
+            return None
         else:
             raise TypeError(
                 f"{type(self).__name__} returned {type(result).__name__}; "
@@ -343,14 +364,17 @@ class Application(HTTPRequest):
             if all(name != b"content-type" for name, _ in headers):
                 headers.append(content_type)
             headers.append((b"content-length", b"%d" % len(body)))
-        await self._send_simple(self.status, headers, body)
+        return self.status, headers, body
 
-    async def _send_simple(
-        self, status: int, headers: list[tuple[bytes, bytes]], body: bytes
-    ) -> None:
-        out = self._out
-        await out({"type": "http.response.start", "status": status, "headers": headers})
-        await out({"type": "http.response.body", "body": body, "more_body": False})
+    async def _send_response(self, response: Response) -> None:
+        if self._response_headers:
+            own = {name for name, _ in response.headers.raw}
+            response.headers.raw.extend(
+                pair
+                for pair in self._response_headers.raw
+                if pair[0] == b"set-cookie" or pair[0] not in own
+            )
+        await response(self.scope, self._receive, self._out)
 
     async def handle_error(self, exc: Exception) -> Response:
         """Turn an exception into a response. Override to render your own.
@@ -386,6 +410,11 @@ class Application(HTTPRequest):
             raise exc
         try:
             response = await self.handle_error(exc)
+            if not isinstance(response, Response):
+                raise TypeError(
+                    f"{type(self).__name__}.handle_error() must return a Response, "
+                    f"got {type(response).__name__}"
+                )
         except Exception as inner:
             logger.error("Exception in %s.handle_error", type(self).__name__, exc_info=inner)
             response = PlainTextResponse("Internal Server Error", status=500)

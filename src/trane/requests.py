@@ -144,7 +144,9 @@ class HTTPConnection:
         if router is None:
             raise RuntimeError("url_for needs a trane.Router in front of this view")
         path: str = router.url_for(name, **params)
-        root_path: str = self.scope.get("trane.root_path", "")
+        # The outermost router's root_path: Mounts record it as they extend it.
+        scope = self.scope
+        root_path: str = scope.get("trane.root_path", scope.get("root_path", ""))
         return root_path + path
 
 

@@ -70,6 +70,20 @@ class ResponseStream:
         self.state: str = IDLE
         self.status = 0
 
+    async def send_all(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        """Start and finish in one step: IDLE -> STARTED -> DONE.
+
+        PERF: the common "return a value" response takes both transitions of
+        the table at once, without building an event per message.
+        """
+        if self.state != IDLE:
+            raise ResponseStateError(f"cannot send http.response.start now: {_WHY[self.state]}")
+        self.state = DONE
+        self.status = status
+        send = self._send
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if self.head else body})
+
     async def __call__(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.body":

@@ -28,8 +28,8 @@ import enum
 import math
 import re
 import uuid
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Protocol, TypeVar, cast
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Any, ClassVar, Final, Protocol, TypeVar, cast
 from urllib.parse import quote
 
 from .applications import Application
@@ -168,13 +168,49 @@ def _compile_fragment(template: str) -> tuple[str, str, dict[str, Converter[Any]
     return pattern, fmt, convs
 
 
-def _split_static(template: str) -> tuple[tuple[str, ...], str]:
-    """``"/users/{id}/x"`` -> ``(("users",), "/{id}/x")``; ``"/"`` -> ``(("",), "")``."""
-    segments = template.split("/")[1:]
-    for i, segment in enumerate(segments):
-        if "{" in segment:
-            return tuple(segments[:i]), "/" + "/".join(segments[i:])
-    return tuple(segments), ""
+def _parse_segments(template: str) -> tuple[list[_Segment], str]:
+    """Split a template into trie segments and a tail left for a regex.
+
+    >>> segs, tail = _parse_segments("/users/{id:int}/files/{p:path}")
+    >>> [(s.literal, s.name) for s in segs], tail
+    ([('users', ''), (None, 'id'), ('files', '')], '/{p:path}')
+
+    A segment is static text or exactly one ``{param}`` whose converter stays
+    within a segment; from the first other segment (``{p:path}``,
+    ``{name}.{ext}``) on, the rest of the template is the tail.
+    """
+    parts = template.split("/")[1:]
+    segments: list[_Segment] = []
+    for i, part in enumerate(parts):
+        if "{" not in part and "}" not in part:
+            segments.append(_Segment(part, "", None))
+            continue
+        m = _PARAM.fullmatch(part)
+        conv_name = m.group(2) or "str" if m else ""
+        if m is None or conv_name == "path" or conv_name not in CONVERTERS:
+            return segments, "/" + "/".join(parts[i:])
+        segments.append(_Segment(None, m.group(1), CONVERTERS[conv_name]))
+    return segments, ""
+
+
+class _Segment:
+    """One trie step: static ``literal`` text, or a parameter ``name``."""
+
+    __slots__ = ("converter", "literal", "name", "pattern")
+
+    def __init__(self, literal: str | None, name: str, converter: Any) -> None:
+        self.literal = literal
+        self.name = name
+        self.converter = converter
+        # PERF: a str parameter is any non-empty segment: no regex to run.
+        self.pattern = (
+            re.compile(converter.regex)
+            if converter is not None and not isinstance(converter, StringConverter)
+            else None
+        )
+
+    def key(self) -> tuple[str | None, str, Any]:
+        return (self.literal, self.name, self.converter)
 
 
 # -- routes --------------------------------------------------------------
@@ -187,9 +223,11 @@ class Match(enum.Enum):
 
 
 class BaseRoute:
-    """What the router stores: a template, an app, and how to match the rest."""
+    """What the router stores: a template, an app, and how it matches."""
 
     scope_types: ClassVar[frozenset[str]] = frozenset({"http", "websocket"})
+    #: The methods the route's class serves; None: any.
+    methods: frozenset[str] | None = None
 
     def __init__(self, path: str, app: Any, name: str | None = None) -> None:
         if not path.startswith("/"):
@@ -197,28 +235,36 @@ class BaseRoute:
         self.path = path
         self.app = app
         self.name = name
-        self.static, rest = _split_static(path)
-        if any("}" in segment for segment in self.static):
-            raise ValueError(f"unbalanced braces in route template {path!r}")
-        pattern, self.format, self.converters = _compile_fragment(rest)
-        self._rest = re.compile(f"^{pattern}$") if self.converters else None
-        self._rest_literal = rest
+        _, self.format, self.converters = _compile_fragment(path)
+        self.segments, tail = _parse_segments(path)
+        #: Matches what is left of the path after the segments; None: nothing may be.
+        self.tail: re.Pattern[str] | None = None
+        if tail:
+            self.tail = re.compile(f"^{_compile_fragment(tail)[0]}$")
 
-    def match_rest(self, rest: str) -> tuple[dict[str, Any], str] | None:
-        """Params and matched prefix length for the path left after the static part."""
-        if self._rest is None:
-            return ({}, "") if rest == self._rest_literal else None
-        m = self._rest.match(rest)
+    def match_tail(self, rest: str) -> tuple[dict[str, Any], str] | None:
+        """Params from the tail, and the unmatched remainder (for mounts)."""
+        if self.tail is None:
+            return ({}, "") if not rest else None
+        m = self.tail.match(rest)
         if m is None:
             return None
+        values = m.groupdict()
+        remainder = values.pop("_trane_rest", None) or ""
         try:
-            params = {k: self.converters[k].convert(v) for k, v in m.groupdict().items()}
+            params = {k: self.converters[k].convert(v) for k, v in values.items()}
         except ValueError:
             return None
-        return params, ""
+        return params, remainder
 
     def match_kind(self, scope: Scope) -> Match:
-        return Match.FULL if scope["type"] in self.scope_types else Match.NONE
+        """FULL, PARTIAL (a method the class lacks) or NONE (another protocol)."""
+        if scope["type"] not in self.scope_types:
+            return Match.NONE
+        methods = self.methods
+        if methods is not None and scope["method"] not in methods:
+            return Match.PARTIAL
+        return Match.FULL
 
     def url_path_for(self, params: Mapping[str, Any]) -> str:
         if set(params) != set(self.converters):
@@ -233,8 +279,7 @@ class BaseRoute:
             }
         except ValueError as exc:
             raise NoMatch(f"cannot build a URL for route {self.name!r}: {exc}") from None
-        prefix = "/" + "/".join(self.static) if self.static else ""
-        return prefix + self.format.format(**values)
+        return self.format.format(**values)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path!r}, {self.app!r}, name={self.name!r})"
@@ -248,14 +293,7 @@ class Route(BaseRoute):
     def __init__(self, path: str, cls: Any, name: str | None = None) -> None:
         super().__init__(path, _as_double_callable(cls), name)
         handlers = getattr(cls, "_handlers", None)
-        self.methods: frozenset[str] | None = frozenset(handlers) if handlers else None
-
-    def match_kind(self, scope: Scope) -> Match:
-        if scope["type"] != "http":
-            return Match.NONE
-        if self.methods is not None and scope["method"] not in self.methods:
-            return Match.PARTIAL
-        return Match.FULL
+        self.methods = frozenset(handlers) if handlers else None
 
 
 class WebSocketRoute(BaseRoute):
@@ -279,25 +317,10 @@ class Mount(BaseRoute):
         if prefix and not prefix.startswith("/"):
             raise ValueError(f"mount prefixes must start with '/': {prefix!r}")
         super().__init__(prefix or "/", _as_double_callable(app), name)
-        if not prefix:  # mounted at the root: every path is "rest"
-            self.static = ()
-            pattern, self.format, self.converters = "", "", {}
-        else:
-            pattern = self._rest.pattern[1:-1] if self._rest else re.escape(self._rest_literal)
-        self._rest = re.compile(f"^{pattern}(?P<_trane_rest>/.*)?$")
-
-    def match_rest(self, rest: str) -> tuple[dict[str, Any], str] | None:
-        assert self._rest is not None
-        m = self._rest.match(rest)
-        if m is None:
-            return None
-        values = m.groupdict()
-        remainder = values.pop("_trane_rest") or ""
-        try:
-            params = {k: self.converters[k].convert(v) for k, v in values.items()}
-        except ValueError:
-            return None
-        return params, remainder
+        if not prefix:  # mounted at the root: every path is the remainder
+            self.segments, self.format = [], ""
+        tail = self.tail.pattern[1:-1] if self.tail else ""
+        self.tail = re.compile(f"^{tail}(?P<_trane_rest>/.*)?$")
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -319,11 +342,15 @@ def _as_double_callable(app: Any) -> ASGI2App:
 
 
 class _Node:
-    __slots__ = ("children", "routes")
+    """A trie node: static children by segment text, then parameter children."""
+
+    __slots__ = ("children", "params", "routes", "tails")
 
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
-        self.routes: list[BaseRoute] = []
+        self.params: list[tuple[_Segment, _Node]] = []
+        self.routes: list[BaseRoute] = []  # routes that end exactly here
+        self.tails: list[BaseRoute] = []  # routes that match the rest by regex
 
 
 class _NotFound(Application):
@@ -336,8 +363,12 @@ class _NotFound(Application):
         else:
             await super().__call__(receive, send)
 
-    async def dispatch(self) -> Any:
+    def dispatch(self) -> Awaitable[Any]:
         raise HTTPError(404)
+
+
+_FULL: Final = Match.FULL  # PERF: a global lookup, not an enum class attribute
+_PARTIAL: Final = Match.PARTIAL
 
 
 class Router:
@@ -370,58 +401,123 @@ class Router:
         """Register one more route (after the ones already there)."""
         if not isinstance(route, BaseRoute):
             raise TypeError(f"expected a Route, WebSocketRoute or Mount, got {route!r}")
+        if route.name is not None and route.name in self._names:
+            raise ValueError(f"duplicate route name {route.name!r}")
         node = self._root
-        for segment in route.static:
-            node = node.children.setdefault(segment, _Node())
-        node.routes.append(route)
+        for segment in route.segments:
+            if segment.literal is not None:
+                node = node.children.setdefault(segment.literal, _Node())
+                continue
+            for existing, child in node.params:
+                if existing.key() == segment.key():
+                    node = child
+                    break
+            else:
+                child = _Node()
+                node.params.append((segment, child))
+                node = child
+        (node.routes if route.tail is None else node.tails).append(route)
         self.routes.append(route)
         if route.name is not None:
-            if route.name in self._names:
-                raise ValueError(f"duplicate route name {route.name!r}")
             self._names[route.name] = route
 
     def resolve(self, path: str, scope: Scope) -> tuple[BaseRoute, dict[str, Any], str] | None:
-        """The route for ``path``: (route, params, unmatched rest for mounts)."""
-        # Walk the static trie; remember each node passed and where it ended.
-        node, visited, pos, end = self._root, [(self._root, 0)], 1, 0
-        children = node.children
-        while children:
-            end = path.find("/", pos)
-            child = children.get(path[pos:] if end < 0 else path[pos:end])
+        """The route for ``path``: (route, params, unmatched remainder for mounts).
+
+        A full match wins; failing that, the first partial one (its class
+        will answer 405). Static segments are tried before parameters, and
+        parameters before tails; routes in one place in registration order.
+        """
+        parts = path.split("/")
+        # PERF: first follow the likeliest branch with no backtracking; it ends
+        # on the first full match the complete search below would find.
+        params: dict[str, Any] = {}
+        node, i, count = self._root, 1, len(parts)
+        while i < count:
+            part = parts[i]
+            child = node.children.get(part)
             if child is None:
-                break
+                if not node.params or not part:
+                    break
+                segment, child = node.params[0]
+                if segment.pattern is None:
+                    params[segment.name] = part
+                elif segment.pattern.fullmatch(part):
+                    try:
+                        params[segment.name] = segment.converter.convert(part)
+                    except ValueError:
+                        break
+                else:
+                    break
             node = child
-            visited.append((node, len(path) if end < 0 else end))
-            if end < 0:
-                break
-            children = node.children
-            pos = end + 1
-        partial: tuple[BaseRoute, dict[str, Any], str] | None = None
-        for node, offset in reversed(visited):
-            if not node.routes:
-                continue
-            rest = path[offset:]
+            i += 1
+        else:
+            # PERF: match_kind's FULL test inlined (a call costs more than it).
+            kind, method = scope["type"], scope.get("method")
             for route in node.routes:
+                if kind in route.scope_types and (route.methods is None or method in route.methods):
+                    return route, params, ""
+        partial: list[tuple[BaseRoute, dict[str, Any], str]] = []
+        found = self._search(self._root, parts, 1, {}, scope, partial)
+        return found or (partial[0] if partial else None)
+
+    def _search(
+        self,
+        node: _Node,
+        parts: list[str],
+        i: int,
+        params: dict[str, Any],
+        scope: Scope,
+        partial: list[tuple[BaseRoute, dict[str, Any], str]],
+    ) -> tuple[BaseRoute, dict[str, Any], str] | None:
+        if i == len(parts):
+            for route in node.routes:
+                kind = route.match_kind(scope)
+                if kind is _FULL:
+                    return route, dict(params), ""
+                if kind is _PARTIAL and not partial:
+                    partial.append((route, dict(params), ""))
+        else:
+            part = parts[i]
+            child = node.children.get(part)
+            if child is not None:
+                found = self._search(child, parts, i + 1, params, scope, partial)
+                if found:
+                    return found
+            for segment, child in node.params if part else ():
+                if segment.pattern is not None and not segment.pattern.fullmatch(part):
+                    continue
+                try:
+                    params[segment.name] = segment.converter.convert(part)
+                except ValueError:
+                    continue
+                found = self._search(child, parts, i + 1, params, scope, partial)
+                del params[segment.name]
+                if found:
+                    return found
+        if node.tails:
+            rest = "/" + "/".join(parts[i:]) if i < len(parts) else ""
+            for route in node.tails:
                 kind = route.match_kind(scope)
                 if kind is Match.NONE:
                     continue
-                matched = route.match_rest(rest)
+                matched = route.match_tail(rest)
                 if matched is None:
                     continue
-                if kind is Match.FULL:
-                    return route, matched[0], matched[1]
-                if partial is None:
-                    partial = (route, matched[0], matched[1])
-        return partial
+                found_params = {**params, **matched[0]}
+                if kind is _FULL:
+                    return route, found_params, matched[1]
+                if not partial:
+                    partial.append((route, found_params, matched[1]))
+        return None
 
     def __call__(self, scope: Scope) -> ASGI2Instance:
         kind = scope["type"]
         if kind == "lifespan":
             return self.lifespan(scope)
-        if "trane.router" not in scope:
+        if "trane.router" not in scope:  # the outermost router: url_for starts here
             scope["trane.router"] = self
-            scope["trane.root_path"] = scope.get("root_path", "")
-            if "state" not in scope:
+            if "state" not in scope:  # a server without lifespan state
                 scope["state"] = self.lifespan.state
         if self.channel_layer is not None:
             scope["trane.channel_layer"] = self.channel_layer
@@ -438,7 +534,12 @@ class Router:
             params = {**outer, **params}
         if isinstance(route, Mount):
             prefix = path[: len(path) - len(remainder)]
-            scope = {**scope, "root_path": root_path + prefix, "path_params": params}
+            scope = {
+                **scope,
+                "root_path": root_path + prefix,
+                "path_params": params,
+                "trane.root_path": scope.get("trane.root_path", root_path),
+            }
         else:
             scope["path_params"] = params
         return route.app(scope)  # type: ignore[no-any-return]
