@@ -34,7 +34,7 @@ from typing import Any, ClassVar, Final
 
 from .datastructures import MutableHeaders
 from .exceptions import ClientDisconnect, HTTPError, ResponseStateError
-from .lifespan import serve_trivial_lifespan
+from .lifespan import serve_other_scope
 from .requests import HTTPRequest
 from .responses import (
     PlainTextResponse,
@@ -110,10 +110,7 @@ class Application(HTTPRequest):
         scope = self.scope
         kind = scope["type"]
         if kind != "http":
-            if kind == "lifespan":
-                await serve_trivial_lifespan(receive, send)
-            elif kind == "websocket":
-                await send({"type": "websocket.close", "code": 1000})
+            await serve_other_scope(kind, receive, send)
             return
         self._receive = receive
         out = self._out = ResponseStream(send, scope["method"] == "HEAD")

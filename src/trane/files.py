@@ -31,7 +31,7 @@ from email.utils import formatdate, parsedate_to_datetime
 from typing import IO, ClassVar, Final
 from urllib.parse import quote
 
-from .datastructures import Headers, encode_header
+from .datastructures import Headers
 from .exceptions import HTTPError
 from .responses import Response, _wait_for_disconnect
 from .types import Receive, Scope, Send
@@ -191,12 +191,7 @@ class FileResponse(Response):
             )
 
     def _init_headers(self) -> None:
-        raw = self.headers.raw
-        if self.media_type is not None and all(name != b"content-type" for name, _ in raw):
-            content_type = self.media_type
-            if content_type.startswith("text/") and "charset=" not in content_type:
-                content_type += f"; charset={self.charset}"
-            raw.append(encode_header("content-type", content_type))
+        self._add_content_type()  # the length depends on the Range asked for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         info = self.stat_result

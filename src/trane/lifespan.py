@@ -35,6 +35,18 @@ async def serve_trivial_lifespan(receive: Receive, send: Send) -> None:
             return
 
 
+async def serve_other_scope(kind: str, receive: Receive, send: Send) -> None:
+    """What an HTTP-only app does with a scope that is not HTTP.
+
+    Lifespan completes with nothing to do; a WebSocket is closed before
+    accept, which servers answer with a 403.
+    """
+    if kind == "lifespan":
+        await serve_trivial_lifespan(receive, send)
+    elif kind == "websocket":
+        await send({"type": "websocket.close", "code": 1000})
+
+
 async def _run_hooks(hooks: Sequence[Hook]) -> None:
     for hook in hooks:
         result = hook()

@@ -215,10 +215,15 @@ class Response:
 
     def _init_headers(self) -> None:
         raw = self.headers.raw
-        names = {name for name, _ in raw}
-        if b"content-length" not in names and self.status >= 200 and self.status not in (204, 304):
+        bodyless = self.status < 200 or self.status in (204, 304)
+        if not bodyless and all(name != b"content-length" for name, _ in raw):
             raw.append((b"content-length", b"%d" % len(self.body)))
-        if self.media_type is not None and b"content-type" not in names:
+        self._add_content_type()
+
+    def _add_content_type(self) -> None:
+        """``media_type`` (with a charset for text) unless a Content-Type is set."""
+        raw = self.headers.raw
+        if self.media_type is not None and all(name != b"content-type" for name, _ in raw):
             content_type = self.media_type
             if content_type.startswith("text/") and "charset=" not in content_type:
                 content_type += f"; charset={self.charset}"
@@ -310,12 +315,7 @@ class StreamingResponse(Response):
         super().__init__(None, status=status, headers=headers, media_type=media_type)
 
     def _init_headers(self) -> None:
-        raw = self.headers.raw
-        if self.media_type is not None and all(n != b"content-type" for n, _ in raw):
-            content_type = self.media_type
-            if content_type.startswith("text/") and "charset=" not in content_type:
-                content_type += f"; charset={self.charset}"
-            raw.append(encode_header("content-type", content_type))
+        self._add_content_type()  # no Content-Length: the length is not known
 
     async def _chunks(self) -> AsyncIterable[bytes]:
         content = self.content
@@ -344,11 +344,7 @@ class StreamingResponse(Response):
                         await asyncio.sleep(0)
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
-            aclose = getattr(self.content, "aclose", None)
-            if aclose is not None:
-                await aclose()
-            elif inspect.isgenerator(self.content):
-                self.content.close()  # its finally blocks run now, not when collected
+            await close_iterator(self.content)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -366,6 +362,15 @@ class StreamingResponse(Response):
         # The client left: let the generator's finally blocks run, then stop.
         with contextlib.suppress(asyncio.CancelledError):
             await stream
+
+
+async def close_iterator(content: object) -> None:
+    """Close a (sync or async) generator now, so its ``finally`` blocks run."""
+    aclose = getattr(content, "aclose", None)
+    if aclose is not None:
+        await aclose()
+    elif inspect.isgenerator(content):
+        content.close()  # not left for the garbage collector
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:

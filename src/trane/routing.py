@@ -2,18 +2,20 @@
 
 How this works
 --------------
-Each route template is split into a *static prefix* (its leading segments
-without ``{``) and a *rest* compiled to a regex::
+Route templates are split into segments and stored in a trie::
 
-    "/users/{id:int}/posts"  ->  static ("users",)  rest "/{id:int}/posts"
-    "/about"                 ->  static ("about",)  rest ""
+    "/users/{id:int}/posts"  ->  "users" / {id:int} / "posts"
+    "/files/{p:path}"        ->  "files" / tail "/{p:path}" (a regex)
 
-The static prefixes form a trie of dicts. Matching walks the request path one
-segment at a time down the trie (one dict lookup a segment, however many
-routes there are), then tries the routes stored on the nodes it passed,
-deepest first and in registration order within a node, against the rest of the
-path. So a static route always beats a parameter one, and 1000 routes
-``/route{i}/{name}`` cost the same to match as three.
+A node holds its static children in a dict, its parameter children in a list,
+and *tails*: routes whose rest (a ``path`` converter, a segment such as
+``{name}.{ext}``, a Mount's prefix) is matched by a regex. Matching splits the
+request path once and walks it: one dict lookup per static segment however
+many routes there are, so 1000 routes ``/route{i}/{name}`` cost the same to
+match as three. The walk first follows the likeliest branch without looking
+back (static, else the first parameter); only if that does not end on a full
+match does a complete depth-first search run, in the order static segments,
+then parameters, then tails, and routes of one node in registration order.
 
 ``Router`` is itself an ASGI 2 double-callable: ``router(scope)`` returns the
 matched class's instance (the view), with the converted parameters in

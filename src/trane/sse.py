@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .responses import ResponseStream, StreamingResponse, json_dumps
+from .responses import ResponseStream, StreamingResponse, close_iterator, json_dumps
 from .types import Send
 
 PING: Final = b": ping\n\n"
@@ -162,11 +161,7 @@ class EventSourceResponse(StreamingResponse):
                 await queue.put(chunk)
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
-            aclose = getattr(self.content, "aclose", None)
-            if aclose is not None:
-                await aclose()
-            elif inspect.isgenerator(self.content):
-                self.content.close()
+            await close_iterator(self.content)
         await queue.put(_END)
 
     async def _stream(self, send: Send) -> None:

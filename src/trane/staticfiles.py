@@ -29,7 +29,7 @@ from typing import Final
 from urllib.parse import quote
 
 from .files import FileResponse
-from .lifespan import serve_trivial_lifespan
+from .lifespan import serve_other_scope
 from .responses import PlainTextResponse, RedirectResponse, Response, ResponseStream
 from .types import ASGI2Instance, Receive, Scope, Send
 
@@ -62,10 +62,7 @@ class StaticFiles:
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind != "http":
-            if kind == "lifespan":
-                await serve_trivial_lifespan(receive, send)
-            elif kind == "websocket":
-                await send({"type": "websocket.close", "code": 1000})
+            await serve_other_scope(kind, receive, send)
             return
         method = scope["method"]
         out = ResponseStream(send, head=method == "HEAD")
