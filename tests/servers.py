@@ -58,6 +58,20 @@ def command(server: str, target: str, port: int, *extra: str) -> list[str]:
         return [PYTHON, "-m", "daphne", "-b", host, "-p", str(port), *extra, target]
     if server == "hypercorn":
         return [PYTHON, "-m", "hypercorn", target, "--bind", f"{host}:{port}", *extra]
+    if server == "granian":  # ASGI 3 only: the adapter is what it serves
+        return [
+            PYTHON,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            *extra,
+            target,
+        ]
     if server == "trane":  # python -m trane serve, with --server in extra
         return [PYTHON, "-m", "trane", "serve", target, "--host", host, "--port", str(port), *extra]
     raise ValueError(f"unknown server {server!r}")

@@ -1,8 +1,8 @@
 """The demo app under real servers, each started once for this module.
 
 uvicorn serves it both ways (ASGI 3 through the adapter, and the bare router
-as ASGI 2), daphne and hypercorn through the adapter, and ``python -m trane
-serve`` with each ``--server``. Every test talks HTTP to 127.0.0.1 with httpx.
+as ASGI 2), daphne, hypercorn and granian through the adapter, and ``python -m
+trane serve`` with each ``--server``. Every test talks HTTP to 127.0.0.1 with httpx.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ SETUPS = {
     "uvicorn-asgi2": Setup("uvicorn", "examples.demo:router", ("--interface", "asgi2"), True),
     "daphne": Setup("daphne", "examples.demo:app", (), False),
     "hypercorn": Setup("hypercorn", "examples.demo:app", (), True),
+    "granian": Setup("granian", "examples.demo:app", (), True),
     "trane-uvicorn": Setup("trane", "examples.demo:router", ("--server", "uvicorn"), True),
     "trane-daphne": Setup("trane", "examples.demo:router", ("--server", "daphne"), False),
     "trane-hypercorn": Setup("trane", "examples.demo:router", ("--server", "hypercorn"), True),
