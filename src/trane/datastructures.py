@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 RawHeaders = list[tuple[bytes, bytes]]
@@ -134,31 +134,28 @@ class MutableHeaders(Headers):
             self[key] = value
 
 
-class QueryParams(Mapping[str, str]):
-    """Multi-valued query string: ``query["tag"]`` is the first, ``getlist`` all.
+V = TypeVar("V")
 
-    >>> q = QueryParams(b"tag=a&tag=b&x=%20y")
-    >>> q["tag"], q.getlist("tag"), q["x"]
-    ('a', ['a', 'b'], ' y')
+
+class MultiDict(Mapping[str, V]):
+    """A read-only mapping where a key may come more than once.
+
+    ``d[key]`` and ``d.get(key)`` give the first value, ``d.getlist(key)``
+    all of them, ``d.multi_items()`` every pair in order.
     """
 
     __slots__ = ("_dict", "_list")
 
-    def __init__(self, query: bytes | str | Iterable[tuple[str, str]] = b"") -> None:
-        if isinstance(query, bytes):
-            query = query.decode("latin-1")
-        if isinstance(query, str):
-            self._list = parse_qsl(query, keep_blank_values=True)
-        else:
-            self._list = list(query)
-        self._dict: dict[str, list[str]] = {}
+    def __init__(self, items: Iterable[tuple[str, V]] = ()) -> None:
+        self._list = list(items)
+        self._dict: dict[str, list[V]] = {}
         for key, value in self._list:
             self._dict.setdefault(key, []).append(value)
 
-    def __getitem__(self, key: str) -> str:
+    def __getitem__(self, key: str) -> V:
         return self._dict[key][0]
 
-    def getlist(self, key: str) -> list[str]:
+    def getlist(self, key: str) -> list[V]:
         return list(self._dict.get(key, ()))
 
     def __iter__(self) -> Iterator[str]:
@@ -167,8 +164,29 @@ class QueryParams(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._dict)
 
-    def multi_items(self) -> list[tuple[str, str]]:
+    def multi_items(self) -> list[tuple[str, V]]:
         return list(self._list)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._list!r})"
+
+
+class QueryParams(MultiDict[str]):
+    """Multi-valued query string: ``query["tag"]`` is the first, ``getlist`` all.
+
+    >>> q = QueryParams(b"tag=a&tag=b&x=%20y")
+    >>> q["tag"], q.getlist("tag"), q["x"]
+    ('a', ['a', 'b'], ' y')
+    """
+
+    __slots__ = ()
+
+    def __init__(self, query: bytes | str | Iterable[tuple[str, str]] = b"") -> None:
+        if isinstance(query, bytes):
+            query = query.decode("latin-1")
+        if isinstance(query, str):
+            query = parse_qsl(query, keep_blank_values=True)
+        super().__init__(query)
 
     def __str__(self) -> str:
         return urlencode(self._list)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import re
 import tempfile
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any, Final
 from urllib.parse import unquote_to_bytes
 
@@ -35,7 +35,7 @@ from python_multipart import MultipartParser, QuerystringParser
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartState
 
-from .datastructures import Headers
+from .datastructures import Headers, MultiDict
 from .exceptions import HTTPError
 
 #: Bytes of an upload kept in memory before it is spooled to a temporary file.
@@ -136,35 +136,14 @@ def safe_filename(name: str) -> str:
 FormValue = str | UploadFile
 
 
-class FormData(Mapping[str, FormValue]):
+class FormData(MultiDict[FormValue]):
     """A parsed form: multi-valued like the query string.
 
     ``form["tag"]`` and ``form.get("tag")`` give the first value,
     ``form.getlist("tag")`` all of them; files are ``UploadFile`` objects.
     """
 
-    __slots__ = ("_dict", "_list")
-
-    def __init__(self, items: Iterable[tuple[str, FormValue]] = ()) -> None:
-        self._list = list(items)
-        self._dict: dict[str, list[FormValue]] = {}
-        for key, value in self._list:
-            self._dict.setdefault(key, []).append(value)
-
-    def __getitem__(self, key: str) -> FormValue:
-        return self._dict[key][0]
-
-    def getlist(self, key: str) -> list[FormValue]:
-        return list(self._dict.get(key, ()))
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._dict)
-
-    def __len__(self) -> int:
-        return len(self._dict)
-
-    def multi_items(self) -> list[tuple[str, FormValue]]:
-        return list(self._list)
+    __slots__ = ()
 
     @property
     def files(self) -> list[UploadFile]:
@@ -175,8 +154,6 @@ class FormData(Mapping[str, FormValue]):
         for upload in self.files:
             await upload.close()
 
-    def __repr__(self) -> str:
-        return f"FormData({self._list!r})"
 
 
 # -- header parameters ---------------------------------------------------
