@@ -434,9 +434,8 @@ class Router:
         # PERF: first follow the likeliest branch with no backtracking; it ends
         # on the first full match the complete search below would find.
         params: dict[str, Any] = {}
-        node, i, count = self._root, 1, len(parts)
-        while i < count:
-            part = parts[i]
+        node = self._root
+        for part in parts[1:]:
             child = node.children.get(part)
             if child is None:
                 if not node.params or not part:
@@ -452,7 +451,6 @@ class Router:
                 else:
                     break
             node = child
-            i += 1
         else:
             # PERF: match_kind's FULL test inlined (a call costs more than it).
             kind, method = scope["type"], scope.get("method")
