@@ -1,0 +1,70 @@
+"""Hostile requests, seeded and bounded: every answer is < 500, none hangs.
+
+A fixed-seed generator throws odd methods, traversal and oversized path
+segments, lying Content-Lengths, junk content types, cookies and ranges,
+random and deeply nested bodies and odd query strings at the example apps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+import examples.demo
+import examples.files
+import examples.inheritance
+import pytest
+
+from asgi import request
+
+SEGMENTS = ["..", "%2e%2e", "a b", "\x00", "é", "x" * 3000, "9" * 5000, "-1", "1.5", "",
+            "a/b", "\\..\\", "%00", "💥"]  # fmt: skip
+APPS: dict[str, tuple[Any, list[str]]] = {
+    "demo": (examples.demo.app, ["/", "/hello/%s", "/items", "/count/%s", "/info", "/legacy/%s"]),
+    "files": (examples.files.app, ["/", "/upload", "/download/%s", "/static/%s", "/clock"]),
+    "inheritance": (examples.inheritance.app, ["/", "/notes", "/notes/%s", "/admin/%s"]),
+}
+
+
+def _line(rnd: random.Random, n: int) -> bytes:
+    """Random bytes that can stand in a header value (no CR or LF)."""
+    return bytes(rnd.randrange(256) for _ in range(n)).replace(b"\r", b"").replace(b"\n", b"")
+
+
+def _hostile(rnd: random.Random, templates: list[str]) -> dict[str, Any]:
+    template = rnd.choice(templates)
+    path = template % rnd.choice(SEGMENTS) if "%s" in template else template
+    content_type = rnd.choice([b"application/json", b"multipart/form-data",
+                               b"multipart/form-data; boundary=xyz", b"text/plain",
+                               b"application/x-www-form-urlencoded", _line(rnd, 10),
+                               b"application/json; charset=utf-16"])  # fmt: skip
+    headers = [(b"content-type", content_type)]
+    if rnd.random() < 0.3:
+        lengths = [b"-1", b"abc", b"99999999999999999999", b"5", b" 5"]
+        headers.append((b"content-length", rnd.choice(lengths)))
+    if rnd.random() < 0.3:
+        headers.append((b"cookie", _line(rnd, 20)))
+    if rnd.random() < 0.3:
+        ranges = [b"bytes=0-", b"bytes=-5", b"bytes=5-1", b"bytes=" + b"0-1," * 500, b"junk"]
+        headers.append((b"range", rnd.choice(ranges)))
+    if rnd.random() < 0.3:
+        headers.append((b"authorization", b"Bearer " + _line(rnd, 8)))
+    body = _line(rnd, rnd.randrange(3000)) if rnd.random() < 0.7 else b'{"a": [' * 2000
+    query = rnd.choice([b"", b"a=1&a=2", b"%ff%fe", b"x=" + b"%" * 100, b"&&&==;;",
+                        b"delay=abc", b"delay=1e309", b"n=" + b"9" * 5000])  # fmt: skip
+    method = rnd.choice(["GET", "POST", "PUT", "HEAD", "DELETE", "OPTIONS", "PATCH", "BREW"])
+    return {"method": method, "path": path, "body": body, "headers": headers, "query": query}
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+async def test_hostile_requests_never_get_a_5xx(name: str) -> None:
+    app, templates = APPS[name]
+    rnd = random.Random(f"trane-{name}")
+    for _ in range(250):
+        spec = _hostile(rnd, templates)
+        method, path = spec.pop("method"), spec.pop("path")
+        result = await asyncio.wait_for(
+            request(app, method, path, disconnect_after_body=True, **spec), 5
+        )
+        assert 200 <= result.status < 500, (method, path[:80], spec["headers"], result.body[:200])
