@@ -17,7 +17,7 @@ class JSONResource:
         resp.media = {"hello": name}
 
 
-def make_app(filler_routes: int = 0, full: bool = True) -> falcon.asgi.App:
+def make_app(filler_routes: int = 0, full: bool = True) -> falcon.asgi.App:  # type: ignore[type-arg]
     """The hello app; ``filler_routes`` extra ``/route{i}/{name}`` routes come first.
 
     ``full=False`` leaves out the routes after ``/hello/{name}``.

@@ -1,4 +1,4 @@
-"""Headers, QueryParams and URL: small read-mostly views over ASGI scope data.
+"""Headers, QueryParams, MultiDict and URL: small read-mostly views over ASGI scope data.
 
 ``Headers`` wraps the raw ``[(name, value), ...]`` byte pairs of a scope. It
 builds its lookup dict on first use only, since most requests read one or two
