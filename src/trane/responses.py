@@ -30,7 +30,6 @@ import re
 from collections.abc import AsyncIterable, Iterable, Mapping
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from http import HTTPStatus
 from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
@@ -395,13 +394,6 @@ async def _wait_for_disconnect(receive: Receive) -> None:
             return
 
 
-def status_phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
-
-
 __all__ = [
     "HTMLResponse",
     "JSONResponse",
@@ -410,6 +402,5 @@ __all__ = [
     "Response",
     "ResponseStream",
     "StreamingResponse",
-    "encode_header",
     "format_cookie",
 ]
