@@ -48,6 +48,15 @@ from .types import Receive, Send
 
 logger = logging.getLogger("trane")
 
+
+async def _refuse(message: Any) -> None:
+    raise ResponseStateError("the response is already complete; nothing may follow it")
+
+
+#: Stands for the ResponseStream of a response sent whole from __call__.
+_SENT: Final = ResponseStream(_refuse)
+_SENT.state = "DONE"
+
 #: The methods that may be dispatched to, and the attribute that serves each.
 HTTP_VERBS: Final = {
     "GET": "get",
@@ -82,7 +91,8 @@ class Application(HTTPRequest):
 
     status: int = 200
     _response_headers: MutableHeaders | None = None
-    _out: ResponseStream
+    _out: ResponseStream | None = None  # made on first use: see _stream
+    _send: Send
     _after: list[Callable[[], Any]] | None = None
     _watcher: asyncio.Task[None] | None = None
     _pinger: asyncio.Task[None] | None = None
@@ -113,20 +123,24 @@ class Application(HTTPRequest):
             await serve_other_scope(kind, receive, send)
             return
         self._receive = receive
-        out = self._out = ResponseStream(send, scope["method"] == "HEAD")
+        self._send = send
         try:
             result = await self.dispatch()
-            if out.state == "IDLE":
-                # PERF: _send_result and out.send_all inlined: the commonest
-                # response (a returned value) then costs no coroutine of its own.
+            out = self._out
+            if out is None:
+                # PERF: nothing was streamed, so no ResponseStream was needed:
+                # the commonest response (a returned value) is sent from here,
+                # with no state machine, no event and no coroutine of its own.
                 rendered = self._render(result)
                 if rendered is None:
                     await self._send_response(result)
                 else:
+                    self._out = _SENT  # so a stray task's self.send() is refused
                     status, headers, body = rendered
-                    body = out.complete(status, body)
                     start = {"type": "http.response.start", "status": status, "headers": headers}
                     await send(start)
+                    if scope["method"] == "HEAD":
+                        body = b""
                     await send({"type": "http.response.body", "body": body})
             elif result is not None:
                 raise ResponseStateError(
@@ -144,11 +158,22 @@ class Application(HTTPRequest):
         except Exception as exc:
             await self._fail(exc)
         else:
-            if self._after is not None and out.state == "DONE":  # not if the client left
+            if self._after is not None and self._stream.state == "DONE":  # not if the client left
                 await self._run_after_response()
         finally:
-            if self._watcher is not None or self._pinger is not None or self._form is not None:
+            if self._needs_cleanup:
                 await self._cleanup()
+
+    @property
+    def _stream(self) -> ResponseStream:
+        """The response state machine, made when first needed.
+
+        PERF: a view that returns its response never needs one (see __call__).
+        """
+        out = self._out
+        if out is None:
+            out = self._out = ResponseStream(self._send, self.scope["method"] == "HEAD")
+        return out
 
     def dispatch(self) -> Awaitable[Any]:
         """Pick the verb method; return the awaitable that runs it (after ``prepare()``).
@@ -214,13 +239,14 @@ class Application(HTTPRequest):
         if self._client_gone:
             raise ClientDisconnect()
         body = data.encode("utf-8") if isinstance(data, str) else data
-        out = self._out
+        out = self._stream
         if out.state == "IDLE":
             headers = self.response_headers.raw
             if all(name != b"content-type" for name, _ in headers):
                 headers.append(_TEXT if isinstance(data, str) else _OCTETS)
             await out({"type": "http.response.start", "status": self.status, "headers": headers})
         if self._watcher is None:
+            self._needs_cleanup = True
             self._watcher = asyncio.ensure_future(self._watch_disconnect(asyncio.current_task()))
         await out({"type": "http.response.body", "body": body, "more_body": True})
         self._sends += 1
@@ -240,14 +266,15 @@ class Application(HTTPRequest):
     ) -> None:
         """Send one server-sent event; the first call starts a ``text/event-stream``."""
         chunk = format_event(data, event=event, id=id, retry=retry)
-        if self._out.state == "IDLE":
+        if self._stream.state == "IDLE":
             headers = self.response_headers
             headers.setdefault("content-type", "text/event-stream")
             for name, value in SSE_HEADERS.items():
                 headers.setdefault(name, value)
             await self.send(chunk)
             if self.sse_ping_interval is not None:
-                self._pinger = asyncio.ensure_future(keep_alive(self._out, self.sse_ping_interval))
+                self._needs_cleanup = True
+                self._pinger = asyncio.ensure_future(keep_alive(self._stream, self.sse_ping_interval))
         else:
             await self.send(chunk)
 
@@ -261,11 +288,11 @@ class Application(HTTPRequest):
         """Send ``data`` as the last part of the body and end the response."""
         if self._client_gone:
             raise ClientDisconnect()
-        if self._out.state == "IDLE":
+        if self._stream.state == "IDLE":
             await self._send_result(data)
         else:
             body = data.encode("utf-8") if isinstance(data, str) else data
-            await self._out({"type": "http.response.body", "body": body, "more_body": False})
+            await self._stream({"type": "http.response.body", "body": body, "more_body": False})
 
     def after_response(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         """Call ``func(*args, **kwargs)`` once the response has been sent in full.
@@ -312,7 +339,7 @@ class Application(HTTPRequest):
         except Exception:  # receive() itself failed: nothing left to watch
             return
         self._client_gone = True
-        if self._out.state != "DONE" and view is not None:
+        if self._stream.state != "DONE" and view is not None:
             view.cancel()
             self._cancelled = view
 
@@ -335,7 +362,7 @@ class Application(HTTPRequest):
         if rendered is None:
             await self._send_response(result)
         else:
-            await self._out.send_all(*rendered)
+            await self._stream.send_all(*rendered)
 
     def _render(self, result: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
         """(status, headers, body) for a plain return value; None for a Response."""
@@ -376,7 +403,7 @@ class Application(HTTPRequest):
                 for pair in self._response_headers.raw
                 if pair[0] == b"set-cookie" or pair[0] not in own
             )
-        await response(self.scope, self._receive, self._out)
+        await response(self.scope, self._receive, self._stream)
 
     async def handle_error(self, exc: Exception) -> Response:
         """Turn an exception into a response. Override to render your own.
@@ -407,7 +434,7 @@ class Application(HTTPRequest):
                 self.scope["path"],
                 exc_info=exc,
             )
-        if self._out.state != "IDLE":
+        if self._stream.state != "IDLE":
             # Too late for an error page: let the server abort the connection.
             raise exc
         try:
@@ -420,6 +447,6 @@ class Application(HTTPRequest):
         except Exception as inner:
             logger.error("Exception in %s.handle_error", type(self).__name__, exc_info=inner)
             response = PlainTextResponse("Internal Server Error", status=500)
-        if self._out.state != "IDLE":
+        if self._stream.state != "IDLE":
             return
-        await response(self.scope, self._receive, self._out)
+        await response(self.scope, self._receive, self._stream)

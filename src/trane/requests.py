@@ -170,6 +170,8 @@ class HTTPRequest(HTTPConnection):
     _stream_consumed: bool = False
     _body_complete: bool = False
     _form: FormData | None = None
+    #: Set once there is something to release when the request ends (uploads...).
+    _needs_cleanup: bool = False
 
     @property
     def method(self) -> str:
@@ -260,6 +262,7 @@ class HTTPRequest(HTTPConnection):
                     max_part_size=self.max_part_size,
                     spool_size=self.max_upload_memory,
                 )
+                self._needs_cleanup = True
             finally:
                 await chunks.aclose()  # type: ignore[attr-defined]
         return self._form
