@@ -132,7 +132,7 @@ class Imperative(trane.Application):
             await self.send("more")
         elif kind == "second-start":
             await self.send("partial")
-            await self._out(  # a raw start after streaming began: the state machine refuses
+            await self._stream(  # a raw start after streaming began: the state machine refuses
                 {"type": "http.response.start", "status": 200, "headers": []}
             )
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 import trane
 from asgi import make_scope, request
 from communicator import Communicator
-from trane.responses import ResponseStream, format_cookie
+from trane.responses import ResponseStream, format_cookie, json_dumps
 from trane.types import Message
 
 events: list[str] = []
@@ -135,6 +136,46 @@ def test_response_rejects_bad_status_and_content() -> None:
         trane.Response({"a": 1})
     with pytest.raises(ValueError, match="Out of range float"):
         trane.JSONResponse({"nan": float("nan")})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"hello": "wörld", "n": [1, 2.5, -3], "t": True, "f": False, "z": None},
+        ["\u2028", "\"quoted\"", "back\\slash", "\x00\x1f"],
+        {"nested": {"deep": [[{"a": []}]]}, "big": 10**30, "float": 1e-7},
+        "top-level string",
+        [],
+    ],
+)
+def test_json_dumps_matches_json_dumps(value: Any) -> None:
+    expected = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    assert json_dumps(value) == expected.encode()
+
+
+def test_json_dumps_refuses_what_json_cannot_encode() -> None:
+    with pytest.raises(ValueError, match="Out of range float"):
+        json_dumps([float("inf")])
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        json_dumps({"when": object()})
+    circular: list[Any] = []
+    circular.append(circular)
+    with pytest.raises(RecursionError):
+        json_dumps(circular)
+    assert json_dumps({"still": "fine"}) == b'{"still":"fine"}'  # no state left behind
+
+
+async def test_a_view_returning_unencodable_json_is_a_500() -> None:
+    circular: dict[str, Any] = {}
+    circular["self"] = circular
+
+    class Bad(trane.Application):
+        async def get(self) -> dict[str, Any]:
+            return circular if self.query.get("kind") == "circular" else {"x": object()}
+
+    for kind in ("circular", "object"):
+        result = await request(Bad, "GET", "/", query=f"kind={kind}")
+        assert (result.status, result.body) == (500, b"Internal Server Error")
 
 
 def test_response_explicit_content_type_and_length_win() -> None:

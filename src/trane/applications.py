@@ -124,31 +124,38 @@ class Application(HTTPRequest):
             return
         self._receive = receive
         self._send = send
+        answered = False
         try:
             result = await self.dispatch()
-            out = self._out
-            if out is None:
-                # PERF: nothing was streamed, so no ResponseStream was needed:
-                # the commonest response (a returned value) is sent from here,
-                # with no state machine, no event and no coroutine of its own.
-                rendered = self._render(result)
-                if rendered is None:
-                    await self._send_response(result)
+            if self._out is None:
+                # PERF: nothing was streamed, so no ResponseStream is needed:
+                # a returned value is sent from here, with no state machine, no
+                # event and no coroutine of its own; text with no headers set
+                # (the commonest answer) does not even call _render().
+                if type(result) is str and self._response_headers is None:
+                    body = result.encode()
+                    status = self.status
+                    headers = [_TEXT, (b"content-length", b"%d" % len(body))]
                 else:
-                    self._out = _SENT  # so a stray task's self.send() is refused
+                    rendered = self._render(result)
+                    if rendered is None:
+                        await self._send_response(result)
+                        answered = True
+                        return
                     status, headers, body = rendered
-                    start = {"type": "http.response.start", "status": status, "headers": headers}
-                    await send(start)
-                    if scope["method"] == "HEAD":
-                        body = b""
-                    await send({"type": "http.response.body", "body": body})
+                self._out = _SENT  # so a stray task's self.send() is refused
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                if scope["method"] == "HEAD":
+                    body = b""
+                await send({"type": "http.response.body", "body": body})
             elif result is not None:
                 raise ResponseStateError(
                     f"{type(self).__name__}.{scope['method'].lower()}() returned "
                     f"{type(result).__name__} after streaming with self.send()"
                 )
-            elif out.state != "DONE":
-                await out({"type": "http.response.body", "body": b"", "more_body": False})
+            elif self._out.state != "DONE":
+                await self._out({"type": "http.response.body", "body": b"", "more_body": False})
+            answered = True
         except ClientDisconnect:
             return  # nobody is left to answer
         except asyncio.CancelledError:
@@ -157,12 +164,9 @@ class Application(HTTPRequest):
             # The disconnect watcher stopped the view: nobody is left to answer.
         except Exception as exc:
             await self._fail(exc)
-        else:
-            if self._after is not None and self._stream.state == "DONE":  # not if the client left
-                await self._run_after_response()
         finally:
-            if self._needs_cleanup:
-                await self._cleanup()
+            if self._needs_end:  # PERF: one test for all the rare extras
+                await self._end(answered)
 
     @property
     def _stream(self) -> ResponseStream:
@@ -246,7 +250,7 @@ class Application(HTTPRequest):
                 headers.append(_TEXT if isinstance(data, str) else _OCTETS)
             await out({"type": "http.response.start", "status": self.status, "headers": headers})
         if self._watcher is None:
-            self._needs_cleanup = True
+            self._needs_end = True
             self._watcher = asyncio.ensure_future(self._watch_disconnect(asyncio.current_task()))
         await out({"type": "http.response.body", "body": body, "more_body": True})
         self._sends += 1
@@ -273,8 +277,9 @@ class Application(HTTPRequest):
                 headers.setdefault(name, value)
             await self.send(chunk)
             if self.sse_ping_interval is not None:
-                self._needs_cleanup = True
-                self._pinger = asyncio.ensure_future(keep_alive(self._stream, self.sse_ping_interval))
+                self._needs_end = True
+                pings = keep_alive(self._stream, self.sse_ping_interval)
+                self._pinger = asyncio.ensure_future(pings)
         else:
             await self.send(chunk)
 
@@ -303,6 +308,7 @@ class Application(HTTPRequest):
         """
         if self._after is None:
             self._after = []
+            self._needs_end = True
         self._after.append(functools.partial(func, *args, **kwargs))
 
     async def _run_after_response(self) -> None:
@@ -343,7 +349,10 @@ class Application(HTTPRequest):
             view.cancel()
             self._cancelled = view
 
-    async def _cleanup(self) -> None:
+    async def _end(self, answered: bool) -> None:
+        """Run ``after_response()`` work (if the view answered), then clean up."""
+        if answered and self._after is not None and self._stream.state == "DONE":
+            await self._run_after_response()  # not if the client left
         for task in (self._watcher, self._pinger):
             if task is not None and not task.done():
                 task.cancel()

@@ -170,8 +170,8 @@ class HTTPRequest(HTTPConnection):
     _stream_consumed: bool = False
     _body_complete: bool = False
     _form: FormData | None = None
-    #: Set once there is something to release when the request ends (uploads...).
-    _needs_cleanup: bool = False
+    #: Set once the request leaves work for its end (uploads to close, tasks...).
+    _needs_end: bool = False
 
     @property
     def method(self) -> str:
@@ -262,7 +262,7 @@ class HTTPRequest(HTTPConnection):
                     max_part_size=self.max_part_size,
                     spool_size=self.max_upload_memory,
                 )
-                self._needs_cleanup = True
+                self._needs_end = True
             finally:
                 await chunks.aclose()  # type: ignore[attr-defined]
         return self._form

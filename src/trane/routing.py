@@ -346,7 +346,7 @@ def _as_double_callable(app: Any) -> ASGI2App:
 class _Node:
     """A trie node: static children by segment text, then parameter children."""
 
-    __slots__ = ("by_method", "any_method", "children", "params", "routes", "tails")
+    __slots__ = ("any_method", "by_method", "children", "params", "routes", "tails")
 
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
