@@ -44,7 +44,7 @@ from .responses import (
     json_dumps,
 )
 from .sse import SSE_HEADERS, format_event, keep_alive
-from .types import Receive, Send
+from .types import Receive, Scope, Send
 
 logger = logging.getLogger("trane")
 
@@ -86,6 +86,8 @@ class Application(HTTPRequest):
 
     # Computed per class by __init_subclass__: METHOD -> bound-method name.
     _handlers: ClassVar[dict[str, str]] = {"OPTIONS": "_auto_options"}
+    # The handlers __call__ may run itself: none if prepare() or dispatch() is overridden.
+    _direct: ClassVar[dict[str, str]] = {}
     _allow: ClassVar[str] = "OPTIONS"
     _has_prepare: ClassVar[bool] = False
 
@@ -113,6 +115,16 @@ class Application(HTTPRequest):
         cls._allow = ", ".join(m for m in HTTP_VERBS if m in handlers)
         # PERF: an empty prepare() would cost a coroutine per request.
         cls._has_prepare = cls.prepare is not Application.prepare
+        plain = not cls._has_prepare and cls.dispatch is Application.dispatch
+        cls._direct = handlers if plain else {}
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        # PERF: instance values, not just class defaults, so that Python 3.11
+        # reads them on its fast path; HTTPConnection.__init__ sets only scope.
+        self._out = None
+        self._response_headers = None
+        self._needs_end = False
 
     # -- the ASGI 2 contract ---------------------------------------------
 
@@ -126,7 +138,14 @@ class Application(HTTPRequest):
         self._send = send
         answered = False
         try:
-            result = await self.dispatch()
+            # PERF: what dispatch() does, inline, when no prepare() or dispatch() of
+            # the subclass needs to run (a call less per request).
+            name = self._direct.get(scope["method"])
+            params = scope.get("path_params")
+            if name is not None and params is not None:
+                result = await getattr(self, name)(**params)
+            else:
+                result = await self.dispatch()
             if self._out is None:
                 # PERF: nothing was streamed, so no ResponseStream is needed:
                 # a returned value is sent from here, with no state machine, no
