@@ -140,7 +140,8 @@ class Application(HTTPRequest):
         try:
             # PERF: what dispatch() does, inline, when no prepare() or dispatch() of
             # the subclass needs to run (a call less per request).
-            name = self._direct.get(scope["method"])
+            method = scope["method"]
+            name = self._direct.get(method)
             params = scope.get("path_params")
             if name is not None and params is not None:
                 result = await getattr(self, name)(**params)
@@ -164,7 +165,7 @@ class Application(HTTPRequest):
                     status, headers, body = rendered
                 self._out = _SENT  # so a stray task's self.send() is refused
                 await send({"type": "http.response.start", "status": status, "headers": headers})
-                if scope["method"] == "HEAD":
+                if method == "HEAD":
                     body = b""
                 await send({"type": "http.response.body", "body": body})
             elif result is not None:

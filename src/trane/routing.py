@@ -520,8 +520,11 @@ class Router:
             scope["trane.channel_layer"] = self.channel_layer
         path = scope["path"]
         root_path = scope.get("root_path", "")
-        if root_path and path.startswith(root_path):
-            path = path[len(root_path) :]
+        outer = None  # the parameters of the Mounts above us
+        if root_path:  # NOTE: a Mount with parameters always extends root_path
+            if path.startswith(root_path):
+                path = path[len(root_path) :]
+            outer = scope.get("path_params")
         if kind == "http":
             # PERF: first follow the likeliest branch (static, else the first
             # parameter) with no backtracking; a full match where it ends is
@@ -547,14 +550,12 @@ class Router:
             else:
                 route = node.by_method.get(scope["method"]) or node.any_method
                 if route is not None:
-                    outer = scope.get("path_params")
                     scope["path_params"] = {**outer, **params} if outer else params
                     return route.app(scope)  # type: ignore[no-any-return]
         found = self.resolve(path or "/", scope)
         if found is None:
             return self.not_found(scope)
         route, params, remainder = found
-        outer = scope.get("path_params")
         if outer:
             params = {**outer, **params}
         if isinstance(route, Mount):
