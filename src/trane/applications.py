@@ -72,6 +72,18 @@ _TEXT: Final = (b"content-type", b"text/plain; charset=utf-8")
 _OCTETS: Final = (b"content-type", b"application/octet-stream")
 _JSON: Final = (b"content-type", b"application/json")
 
+# PERF: formatting a Content-Length costs as much as the rest of a small
+# response's headers; the headers of the small bodies most answers have are
+# made once each (at most 1024 of them) and reused.
+_LENGTH_HEADERS: dict[int, tuple[bytes, bytes]] = {}
+
+
+def _length_header(size: int) -> tuple[bytes, bytes]:
+    header = (b"content-length", b"%d" % size)
+    if size < 1024:
+        _LENGTH_HEADERS[size] = header
+    return header
+
 
 class Application(HTTPRequest):
     """Subclass me: define ``get``, ``post``... and return what to send."""
@@ -155,7 +167,8 @@ class Application(HTTPRequest):
                 if type(result) is str and self._response_headers is None:
                     body = result.encode()
                     status = self.status
-                    headers = [_TEXT, (b"content-length", b"%d" % len(body))]
+                    size = len(body)
+                    headers = [_TEXT, _LENGTH_HEADERS.get(size) or _length_header(size)]
                 else:
                     rendered = self._render(result)
                     if rendered is None:
@@ -415,13 +428,15 @@ class Application(HTTPRequest):
                 f"{type(self).__name__} returned {type(result).__name__}; "
                 "return str, bytes, dict, list, None or a Response"
             )
+        size = len(body)
+        length = _LENGTH_HEADERS.get(size) or _length_header(size)
         if self._response_headers is None:
-            headers = [content_type, (b"content-length", b"%d" % len(body))]
+            headers = [content_type, length]
         else:
             headers = self._response_headers.raw
             if all(name != b"content-type" for name, _ in headers):
                 headers.append(content_type)
-            headers.append((b"content-length", b"%d" % len(body)))
+            headers.append(length)
         return self.status, headers, body
 
     async def _send_response(self, response: Response) -> None:
