@@ -5,16 +5,18 @@ How this works
 Every case builds one entry per framework and measures the entries in
 interleaved rounds: each round runs every entry once (the order rotates from
 round to round), so machine noise (frequency scaling, other processes, GC)
-falls on all frameworks alike, and the figure reported is the median over the
-rounds. In-process cases call each framework's ASGI entry point directly in a
-tight loop with a fresh shallow copy of a prebuilt scope per call and trivial
-async receive/send; each entry is first checked once for a 200 with the
+falls on all frameworks alike. Times are medians over the rounds; a ratio is
+the median over rounds of the ratio within one round, which cancels the
+machine's drift between rounds. In-process cases call each framework's ASGI
+entry point directly in a tight loop with a fresh shallow copy of a prebuilt
+scope per call and trivial async receive/send; each entry is first checked once for a 200 with the
 expected body. Server cases start each app under uvicorn (httptools, uvloop,
 one worker) as a subprocess on a free 127.0.0.1 port, poll the port until it
 accepts connections, load the servers round-robin with wrk (or a small asyncio
-keep-alive load generator) and always kill them in a ``finally`` block.
+keep-alive load generator), restart them for each group of rounds and always
+kill them in a ``finally`` block.
 
-    python -m benchmarks.run                 # full run (~3 min on 2 cores)
+    python -m benchmarks.run                 # full run (~7 min on 2 cores)
     python -m benchmarks.run --quick         # smoke run (< 40 s)
     python -m benchmarks.run --cases hello,routes --chart benchmarks/ratios.png
     python -m benchmarks.run --markdown benchmarks/README.md
@@ -87,8 +89,8 @@ class BenchmarkError(Exception):
 
 @dataclass
 class Config:
-    rounds: int = 15  # in-process rounds
-    batch_seconds: float = 0.1  # target length of one in-process batch
+    rounds: int = 21  # in-process rounds
+    batch_seconds: float = 0.08  # target length of one in-process batch
     server_rounds: int = 16
     server_seconds: int = 1  # wrk -d
     server_groups: int = 4  # fresh server processes for each group of rounds
