@@ -667,3 +667,28 @@ async def test_application_handle_error_returning_a_non_response_is_a_logged_500
     result = await request(_BadErrorPage, "GET", "/")
     assert (result.status, result.body) == (500, b"Internal Server Error")
     assert "handle_error() must return a Response, got dict" in caplog.text
+
+
+async def test_nothing_may_follow_a_returned_value() -> None:
+    outcomes: list[str] = []
+    tasks: list[asyncio.Task[None]] = []
+
+    class Late(trane.Application):
+        async def get(self) -> str:
+            async def later() -> None:
+                await asyncio.sleep(0.01)  # the response is out by then
+                for attempt in (self.finish("late"), self.send("late")):
+                    try:
+                        await attempt
+                    except trane.ResponseStateError as exc:
+                        outcomes.append(str(exc))
+
+            tasks.append(asyncio.ensure_future(later()))
+            return "on time"
+
+    result = await request(Late, "GET", "/")
+    await asyncio.wait_for(tasks[0], 1)
+    assert (result.status, result.body) == (200, b"on time")
+    assert [m["type"] for m in result.messages] == ["http.response.start", "http.response.body"]
+    assert len(outcomes) == 2
+    assert all("already complete" in message for message in outcomes)

@@ -510,3 +510,42 @@ async def test_router_tries_later_parameter_routes_when_a_converter_refuses() ->
     r = trane.Router([trane.Route("/v/{n:int}", Num), trane.Route("/v/{n}", Name)])
     assert (await request(r, "GET", "/v/42")).body == b"int 42"
     assert (await request(r, "GET", "/v/4x")).body == b"str '4x'"
+
+
+async def test_routes_on_one_path_split_the_methods_in_registration_order() -> None:
+    class Reader(trane.Application):
+        async def get(self) -> str:
+            return "reader"
+
+    class Writer(trane.Application):
+        async def get(self) -> str:
+            return "writer get"
+
+        async def post(self) -> str:
+            return "writer post"
+
+    async def any_method(scope: Scope, receive: Receive, send: Send) -> None:
+        await trane.PlainTextResponse(f"any {scope['method']}")(scope, receive, send)
+
+    r = trane.Router(
+        [
+            trane.Route("/x", Reader),
+            trane.Route("/x", Writer),  # GET is Reader's already: only POST is Writer's
+            trane.Route("/x", any_method),  # every method no route above serves
+            trane.Route("/x", Writer),  # never reached
+            trane.Route("/y", any_method),
+            trane.Route("/y", Reader),  # never reached: the app above takes every method
+        ]
+    )
+    for method, path, body in [
+        ("GET", "/x", b"reader"),
+        ("HEAD", "/x", b""),
+        ("POST", "/x", b"writer post"),
+        ("DELETE", "/x", b"any DELETE"),
+        ("GET", "/y", b"any GET"),
+    ]:
+        result = await request(r, method, path)
+        assert (result.status, result.body) == (200, body), (method, path)
+    # The fast walk and the complete search agree.
+    assert r.resolve("/x", make_scope("POST"))[0] is r.routes[1]  # type: ignore[index]
+    assert r.resolve("/x", make_scope("PUT"))[0] is r.routes[2]  # type: ignore[index]

@@ -282,7 +282,7 @@ class Application(HTTPRequest):
             if all(name != b"content-type" for name, _ in headers):
                 headers.append(_TEXT if isinstance(data, str) else _OCTETS)
             await out({"type": "http.response.start", "status": self.status, "headers": headers})
-        if self._watcher is None:
+        if self._watcher is None and out.state != "DONE":  # else out() refuses below
             self._needs_end = True
             self._watcher = asyncio.ensure_future(self._watch_disconnect(asyncio.current_task()))
         await out({"type": "http.response.body", "body": body, "more_body": True})
