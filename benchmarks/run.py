@@ -9,8 +9,8 @@ falls on all frameworks alike. Times are medians over the rounds; a ratio is
 the median over rounds of the ratio within one round, which cancels the
 machine's drift between rounds. In-process cases call each framework's ASGI
 entry point directly in a tight loop with a fresh shallow copy of a prebuilt
-scope per call and trivial async receive/send; each entry is first checked once for a 200 with the
-expected body. Server cases start each app under uvicorn (httptools, uvloop,
+scope per call and trivial async receive/send; each entry is first checked
+once for a 200 with the expected body. Server cases start each app under uvicorn (httptools, uvloop,
 one worker) as a subprocess on a free 127.0.0.1 port, poll the port until it
 accepts connections, load the servers round-robin with wrk (or a small asyncio
 keep-alive load generator), restart them for each group of rounds and always
@@ -41,8 +41,8 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -704,11 +704,12 @@ async def wrk_load(port: int, path: str, seconds: int) -> float:
     return float(match.group(1))
 
 
-async def start_checked(apps: dict[str, tuple[str, str]], path: str, cfg: Config) -> Any:
-    """A ``servers()`` context whose servers answered ``path`` right and were warmed up."""
-    context = servers(apps)
-    running = context.__enter__()
-    try:
+@asynccontextmanager
+async def checked_servers(
+    apps: dict[str, tuple[str, str]], path: str, cfg: Config
+) -> AsyncIterator[dict[str, Server]]:
+    """``servers()``, each checked to answer ``path`` right, then warmed up."""
+    with servers(apps) as running:
         for label, server in running.items():
             await server.wait_ready()
             reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
@@ -718,10 +719,7 @@ async def start_checked(apps: dict[str, tuple[str, str]], path: str, cfg: Config
             if (status, body) != (200, b"Hello, world!"):
                 raise BenchmarkError(f"{label} under uvicorn: got {status} {body[:200]!r}")
             await python_load(server.port, path, cfg.server_warmup)  # warm-up
-    except BaseException:
-        context.__exit__(None, None, None)
-        raise
-    return context, running
+        yield running
 
 
 async def case_server(trane: Any, cfg: Config) -> list[Table]:
@@ -741,8 +739,7 @@ async def case_server(trane: Any, cfg: Config) -> list[Table]:
     groups = max(1, min(cfg.server_groups, cfg.server_rounds))
     r = 0
     for group in range(groups):
-        context, running = await start_checked(apps, path, cfg)
-        try:
+        async with checked_servers(apps, path, cfg) as running:
             labels = list(running)
             for _ in range(cfg.server_rounds * (group + 1) // groups - r):
                 k = r % len(labels)
@@ -755,8 +752,6 @@ async def case_server(trane: Any, cfg: Config) -> list[Table]:
                     samples[label].append(rps)
                     log(f"  server round {r + 1}: {label}: {rps:,.0f} req/s")
                 r += 1
-        finally:
-            context.__exit__(None, None, None)
     load = "wrk -t1 -c64" if cfg.loadgen == "wrk" else "asyncio keep-alive client, 64 connections"
     table = Table(
         f"uvicorn (httptools, uvloop, 1 worker), GET /hello/world, {load}, "
