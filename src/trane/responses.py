@@ -69,26 +69,19 @@ class ResponseStream:
         self.state: str = IDLE
         self.status = 0
 
-    def complete(self, status: int, body: bytes) -> bytes:
-        """Take IDLE -> STARTED -> DONE in one step, for a response sent whole.
+    async def send_all(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        """Send a whole response: start, then the body (none for HEAD), then nothing.
 
-        Returns the body that may go out (none for HEAD); the caller sends the
-        start message and then that body, and nothing after them.
-        PERF: the common "return a value" response takes both transitions of
-        the table at once, without building an event per message.
+        PERF: takes IDLE -> STARTED -> DONE in one step, without building an
+        event per message.
         """
         if self.state != IDLE:
             raise ResponseStateError(f"cannot send http.response.start now: {_WHY[self.state]}")
         self.state = DONE
         self.status = status
-        return b"" if self.head else body
-
-    async def send_all(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-        """Send a whole response: start, then the body (see ``complete``)."""
-        body = self.complete(status, body)
         send = self._send
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": b"" if self.head else body})
 
     async def __call__(self, message: Message) -> None:
         kind = message["type"]
