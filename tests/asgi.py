@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from trane import as_asgi3
-from trane.types import Message
+from trane.types import Message, Send
 
 
 @dataclass
@@ -60,6 +60,21 @@ def make_scope(
     }
     scope.update(extra)
     return scope
+
+
+def recorder() -> tuple[list[Message], Callable[[], Awaitable[Message]], Send]:
+    """(sent, receive, send): ``send`` keeps every message in ``sent``; ``receive``
+    waits forever, like a server whose client neither sends nor leaves."""
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    return sent, receive, send
 
 
 async def request(

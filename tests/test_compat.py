@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 
 import pytest
 
 import trane
-from asgi import make_scope, request
+from asgi import make_scope, recorder, request
 from trane.compat import is_double_callable
 from trane.types import Message, Receive, Scope, Send
 
@@ -53,15 +52,7 @@ router = trane.Router(
 
 
 async def _call_with_keywords(app: trane.types.ASGI3App, path: str) -> list[Message]:
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
+    sent, receive, send = recorder()
     # daphne's Server calls application(scope=..., receive=..., send=...).
     await app(scope=make_scope("GET", path), receive=receive, send=send)  # type: ignore[call-arg]
     return sent

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import trane
-from asgi import make_scope, request
+from asgi import make_scope, recorder, request
 from communicator import Communicator
 from trane.responses import ResponseStream, format_cookie, json_dumps
 from trane.types import Message
@@ -340,15 +340,7 @@ async def test_streaming_response_error_mid_stream_propagates() -> None:
         yield b"ok"
         raise RuntimeError("mid-stream")
 
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
+    sent, receive, send = recorder()
     with pytest.raises(RuntimeError, match="mid-stream"):
         await trane.StreamingResponse(failing())(make_scope(), receive, send)
     assert [m.get("more_body") for m in sent] == [None, True]
