@@ -13,8 +13,9 @@ and *tails*: routes whose rest (a ``path`` converter, a segment such as
 request path once and walks it: one dict lookup per static segment however
 many routes there are, so 1000 routes ``/route{i}/{name}`` cost the same to
 match as three. The walk first follows the likeliest branch without looking
-back (static, else the first parameter); only if that does not end on a full
-match does a complete depth-first search run, in the order static segments,
+back (static, else the first parameter), as Python code compiled from the
+trie (see route_compiler); only if that does not end on a full match does a
+complete depth-first search (``resolve``) run, in the order static segments,
 then parameters, then tails, and routes of one node in registration order.
 
 ``Router`` is itself an ASGI 2 double-callable: ``router(scope)`` returns the
@@ -38,6 +39,7 @@ from .applications import Application
 from .compat import as_asgi2, is_double_callable
 from .exceptions import HTTPError, NoMatch
 from .lifespan import Hook, Lifespan, LifespanContext
+from .route_compiler import Walk, compile_walk
 from .types import ASGI2App, ASGI2Instance, Receive, Scope, Send
 
 T = TypeVar("T")
@@ -415,6 +417,8 @@ class Router:
         self._top = _Node()
         self._top.children[""] = self._root
         self._names: dict[str, BaseRoute] = {}
+        self._walk: Walk = self._compile_then_walk
+        self._walk_source = ""  # the compiled walk's source, to read when debugging
         for route in routes:
             self.add(route)
 
@@ -445,6 +449,16 @@ class Router:
         self.routes.append(route)
         if route.name is not None:
             self._names[route.name] = route
+        self._walk = self._compile_then_walk  # recompiled when next needed
+
+    def _compile(self) -> None:
+        self._walk, self._walk_source = compile_walk(self._top)
+
+    def _compile_then_walk(
+        self, scope: Scope, parts: list[str], n: int, method: str
+    ) -> BaseRoute | None:
+        self._compile()
+        return self._walk(scope, parts, n, method)
 
     def resolve(self, path: str, scope: Scope) -> tuple[BaseRoute, dict[str, Any], str] | None:
         """The route for ``path``: (route, params, unmatched remainder for mounts).
@@ -511,6 +525,7 @@ class Router:
     def __call__(self, scope: Scope) -> ASGI2Instance:
         kind = scope["type"]
         if kind == "lifespan":
+            self._compile()  # at startup rather than on the first request
             return self.lifespan(scope)
         if "trane.router" not in scope:  # the outermost router: url_for starts here
             scope["trane.router"] = self
@@ -526,32 +541,14 @@ class Router:
                 path = path[len(root_path) :]
             outer = scope.get("path_params")
         if kind == "http":
-            # PERF: first follow the likeliest branch (static, else the first
-            # parameter) with no backtracking; a full match where it ends is
-            # the one the complete search (resolve) would find first.
-            params: dict[str, Any] = {}
-            node = self._top
-            for part in path.split("/"):
-                child = node.children.get(part)
-                if child is None:
-                    if not node.params or not part:
-                        break
-                    segment, child = node.params[0]
-                    if segment.pattern is None:
-                        params[segment.name] = part
-                    elif segment.pattern.fullmatch(part):
-                        try:
-                            params[segment.name] = segment.converter.convert(part)
-                        except ValueError:
-                            break
-                    else:
-                        break
-                node = child
-            else:
-                route = node.by_method.get(scope["method"]) or node.any_method
-                if route is not None:
-                    scope["path_params"] = {**outer, **params} if outer else params
-                    return route.app(scope)  # type: ignore[no-any-return]
+            # PERF: the likeliest branch first, with no backtracking (see
+            # route_compiler); a full match there is the one resolve() finds first.
+            parts = path.split("/")
+            route = self._walk(scope, parts, len(parts), scope["method"])
+            if route is not None:
+                if outer:
+                    scope["path_params"] = {**outer, **scope["path_params"]}
+                return route.app(scope)  # type: ignore[no-any-return]
         found = self.resolve(path or "/", scope)
         if found is None:
             return self.not_found(scope)
