@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -205,9 +207,69 @@ class Errors(trane.Application):
         return "unreachable"
 
 
+def logged(verb: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """A decorator whose wrapper takes keywords only, though wraps() copies the
+    wrapped signature: calling it by position would fail."""
+
+    @functools.wraps(verb)
+    async def wrapper(self: trane.Application, **params: Any) -> Any:
+        calls.append(f"logged {sorted(params)}")
+        return await verb(self, **params)
+
+    return wrapper
+
+
+class EchoVerb:
+    """A verb that is a callable object, not a function."""
+
+    def __get__(self, view: Any, owner: Any) -> Callable[..., Awaitable[str]]:
+        async def get(**params: Any) -> str:
+            return f"object {params}"
+
+        return get
+
+
+class Shapes(trane.Application):
+    """Verbs written every way a path parameter can reach them."""
+
+    async def get(self, name: str, suffix: str = "!") -> str:  # by position or keyword
+        return f"get {name}{suffix}"
+
+    async def put(self, *, name: str) -> str:  # keyword-only
+        return f"put {name}"
+
+    @logged
+    async def post(self, name: str) -> str:
+        return f"post {name}"
+
+    delete = EchoVerb()
+
+
+class PreparedShapes(Shapes):
+    """The same verbs reached through dispatch(), since prepare() must run first."""
+
+    async def prepare(self) -> None:
+        calls.append("prepare")
+
+
+class TwoParams(trane.Application):
+    async def get(self, b: str, a: str) -> str:  # declared in another order than the path
+        return f"a={a} b={b}"
+
+
+class NoParams(trane.Application):
+    async def get(self) -> str:
+        return "none"
+
+
 router = trane.Router(
     [
         trane.Route("/verbs", Verbs),
+        trane.Route("/shapes/{name}", Shapes),
+        trane.Route("/prepared/{name}", PreparedShapes),
+        trane.Route("/suffix/{suffix}", Shapes),
+        trane.Route("/two/{a}/{b}", TwoParams),
+        trane.Route("/none", NoParams),
         trane.Route("/post-only", PostOnly),
         trane.Route("/own", OwnHeadAndOptions),
         trane.Route("/users/{id:int}/{slug}", User, name="user"),
@@ -279,6 +341,38 @@ async def test_application_dispatches_each_verb(method: str) -> None:
     assert result.status == 200
     assert result.body == method.lower().encode()
     assert result.header("content-type") == "text/plain; charset=utf-8"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/shapes/ann", "get ann!"),
+        ("PUT", "/shapes/ann", "put ann"),
+        ("POST", "/shapes/ann", "post ann"),
+        ("DELETE", "/shapes/ann", "object {'name': 'ann'}"),
+        ("GET", "/two/1/2", "a=1 b=2"),
+        ("GET", "/none", "none"),
+    ],
+)
+async def test_application_passes_path_params_to_any_verb_shape(
+    method: str, path: str, body: str
+) -> None:
+    result = await request(router, method, path)
+    assert (result.status, result.text) == (200, body)
+    if method == "POST":  # the decorator's wrapper ran, with the parameter by keyword
+        assert calls == ["logged ['name']"]
+    if path.startswith("/shapes/"):
+        calls.clear()
+        prepared = await request(router, method, path.replace("/shapes/", "/prepared/"))
+        assert (prepared.status, prepared.text) == (200, body)
+        assert calls[0] == "prepare"
+
+
+async def test_application_passes_one_param_by_keyword_when_it_is_not_the_first() -> None:
+    # /suffix/{suffix} gives Shapes.get(name, suffix) only "suffix": a keyword
+    # call, so Python reports the missing "name" (a 500), never a shifted value.
+    result = await request(router, "GET", "/suffix/x")
+    assert result.status == 500
 
 
 def test_application_allowed_methods_computed_once_per_class() -> None:

@@ -30,6 +30,7 @@ import inspect
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
+from types import MethodType
 from typing import Any, ClassVar, Final
 
 from .datastructures import MutableHeaders
@@ -80,6 +81,24 @@ _JSON: Final = (b"content-type", b"application/json")
 _LENGTH_HEADERS: dict[int, tuple[bytes, bytes]] = {}
 
 
+def _verb_entry(cls: type, attr: str) -> tuple[Callable[..., Awaitable[Any]], str] | None:
+    """``cls.attr`` as a plain function, and the name of its first parameter
+    after ``self`` if that one may also be passed by position (else "").
+
+    None if ``attr`` is not a plain function (a staticmethod, a callable
+    object...): ``dispatch()`` reaches those through ``getattr``.
+    NOTE: the wrapper's own signature, not the one ``functools.wraps`` copies.
+    """
+    function = inspect.getattr_static(cls, attr, None)
+    if not inspect.isfunction(function):
+        return None
+    parameters = list(inspect.signature(function, follow_wrapped=False).parameters.values())
+    first = parameters[1] if len(parameters) > 1 else None
+    if first is not None and first.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
+        return function, first.name
+    return function, ""
+
+
 def _length_header(size: int) -> tuple[bytes, bytes]:
     header = (b"content-length", b"%d" % size)
     if size < 1024:
@@ -98,10 +117,14 @@ class Application(HTTPRequest):
     #: Seconds between ``: ping`` comments once ``send_event()`` streams; None: never.
     sse_ping_interval: ClassVar[float | None] = 15.0
 
-    # Computed per class by __init_subclass__: METHOD -> bound-method name.
+    # Computed per class by __init_subclass__: METHOD -> attribute name.
     _handlers: ClassVar[dict[str, str]] = {"OPTIONS": "_auto_options"}
-    # The handlers __call__ may run itself: none if prepare() or dispatch() is overridden.
-    _direct: ClassVar[dict[str, str]] = {}
+    # METHOD -> (plain function, its first parameter's name or "") for each verb
+    # that is a plain function (see _verb_entry). NOTE: taken when the class
+    # is created, as the verb table is; a verb assigned to the class later is not seen.
+    _verbs: ClassVar[dict[str, tuple[Callable[..., Awaitable[Any]], str]]] = {}
+    # The same, for __call__ to run itself: empty if prepare() or dispatch() is overridden.
+    _direct: ClassVar[dict[str, tuple[Callable[..., Awaitable[Any]], str]]] = {}
     _allow: ClassVar[str] = "OPTIONS"
     _has_prepare: ClassVar[bool] = False
 
@@ -130,7 +153,12 @@ class Application(HTTPRequest):
         # PERF: an empty prepare() would cost a coroutine per request.
         cls._has_prepare = cls.prepare is not Application.prepare
         plain = not cls._has_prepare and cls.dispatch is Application.dispatch
-        cls._direct = handlers if plain else {}
+        cls._verbs = {}
+        for method, attr in handlers.items():
+            verb = _verb_entry(cls, attr)
+            if verb is not None:
+                cls._verbs[method] = verb
+        cls._direct = cls._verbs if plain else {}
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
@@ -155,10 +183,18 @@ class Application(HTTPRequest):
             # PERF: what dispatch() does, inline, when no prepare() or dispatch() of
             # the subclass needs to run (a call less per request).
             method = scope["method"]
-            name = self._direct.get(method)
+            direct = self._direct.get(method)
             params = scope.get("path_params")
-            if name is not None and params is not None:
-                result = await getattr(self, name)(**params)
+            if direct is not None and params is not None:
+                # PERF: f(self, value) runs inline in Python 3.11; f(self, **params)
+                # goes through C (-4% for a one-parameter route).
+                function, first = direct
+                if not params:
+                    result = await function(self)
+                elif len(params) == 1 and first in params:
+                    result = await function(self, params[first])
+                else:
+                    result = await function(self, **params)
             else:
                 result = await self.dispatch()
             if self._out is None:
@@ -227,7 +263,8 @@ class Application(HTTPRequest):
         params = scope.get("path_params")
         if params is None:
             params = self.params  # e.g. Channels' url_route kwargs
-        handler = getattr(self, name)
+        verb = self._verbs.get(scope["method"])
+        handler = getattr(self, name) if verb is None else MethodType(verb[0], self)
         if self._has_prepare and name != "_auto_options":
             return self._prepare_then(handler, params)
         return handler(**params)  # type: ignore[no-any-return]
