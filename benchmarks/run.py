@@ -91,7 +91,7 @@ class BenchmarkError(Exception):
 class Config:
     rounds: int = 21  # in-process rounds
     batch_seconds: float = 0.08  # target length of one in-process batch
-    server_rounds: int = 16
+    server_rounds: int = 24
     server_seconds: int = 1  # wrk -d
     server_groups: int = 4  # fresh server processes for each group of rounds
     server_warmup: float = 1.0  # seconds of load per server before the rounds
@@ -594,6 +594,43 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# NOTE: on 2 cores the server and the load generator fight over both when the
+# scheduler moves them around; the server case pins each server to one CPU
+# and the runner (and so wrk, its child) to the other.
+SERVER_CPU, LOAD_CPU = 0, 1  # indexes into CPUS
+CPUS = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def pin(pid: int, cpu: int) -> None:
+    """Keep process ``pid`` (0: this one) on ``CPUS[cpu]``; nothing with fewer than 2."""
+    if len(CPUS) >= 2:
+        os.sched_setaffinity(pid, {CPUS[cpu]})
+
+
+@contextmanager
+def runner_pinned(cpu: int) -> Iterator[None]:
+    """This process, and the processes it starts meanwhile, on ``CPUS[cpu]``."""
+    pin(0, cpu)
+    try:
+        yield
+    finally:
+        if len(CPUS) >= 2:
+            os.sched_setaffinity(0, set(CPUS))
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time used so far by all threads of ``pid`` (Linux schedstat, ns); None elsewhere."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+        total = 0
+        for task in tasks:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / 1e9
+
+
 class Server:
     """``uvicorn target`` in a subprocess on 127.0.0.1 (httptools, uvloop, 1 worker)."""
 
@@ -611,6 +648,7 @@ class Server:
         self.proc = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log
         )
+        pin(self.proc.pid, SERVER_CPU)
 
     def output(self) -> str:
         self.log.seek(0)
@@ -667,8 +705,10 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, await reader.readexactly(int(headers.get(b"content-length", b"0")))
 
 
-async def python_load(port: int, path: str, seconds: float, connections: int = 64) -> float:
-    """Keep-alive GET load from ``connections`` asyncio clients; returns req/s."""
+async def python_load(
+    port: int, path: str, seconds: float, connections: int = 64
+) -> tuple[float, int]:
+    """Keep-alive GET load from ``connections`` asyncio clients: (req/s, requests)."""
     request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
     deadline = time.perf_counter() + seconds
 
@@ -688,10 +728,11 @@ async def python_load(port: int, path: str, seconds: float, connections: int = 6
 
     start = time.perf_counter()
     total = sum(await asyncio.gather(*(client() for _ in range(connections))))
-    return total / (time.perf_counter() - start)
+    return total / (time.perf_counter() - start), total
 
 
-async def wrk_load(port: int, path: str, seconds: int) -> float:
+async def wrk_load(port: int, path: str, seconds: int) -> tuple[float, int]:
+    """``wrk -t1 -c64`` for ``seconds``: (req/s, requests)."""
     url = f"http://127.0.0.1:{port}{path}"
     pipe, stdout = asyncio.subprocess.PIPE, asyncio.subprocess.STDOUT
     proc = await asyncio.create_subprocess_exec(
@@ -699,9 +740,10 @@ async def wrk_load(port: int, path: str, seconds: int) -> float:
     )
     out = (await proc.communicate())[0].decode()
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if proc.returncode or not match or "Non-2xx" in out:
+    count = re.search(r"(\d+) requests in", out)
+    if proc.returncode or not match or not count or "Non-2xx" in out:
         raise BenchmarkError(f"wrk against port {port} failed:\n{out}")
-    return float(match.group(1))
+    return float(match.group(1)), int(count.group(1))
 
 
 @asynccontextmanager
@@ -722,6 +764,13 @@ async def checked_servers(
         yield running
 
 
+def ratio_cells(values: list[float], base: list[float]) -> tuple[float, str]:
+    """Median of the per-round ratios ``values ÷ base``, and their middle half."""
+    ratios = sorted(v / b for v, b in zip(values, base, strict=True))
+    quarter = len(ratios) // 4
+    return statistics.median(ratios), f"{ratios[quarter]:.2f}-{ratios[-1 - quarter]:.2f}"
+
+
 async def case_server(trane: Any, cfg: Config) -> list[Table]:
     """Rounds of short loads, every server once per round, order rotating.
 
@@ -729,47 +778,71 @@ async def case_server(trane: Any, cfg: Config) -> list[Table]:
     its whole life, and the machine's speed drifts between seconds. So the
     servers are restarted (fresh processes) for every group of rounds, and the
     ratio reported is the median over rounds of each app's req/s divided by
-    the raw ASGI 2 class's req/s in the same round.
+    the raw ASGI 2 class's req/s in the same round. Each server runs pinned to
+    one CPU and the load generator to the other; the server's own CPU time per
+    round gives a second figure, requests per CPU-second (its capacity), which
+    the load generator's share of the machine does not move.
     """
     from benchmarks.apps import blacksheep_app  # noqa: F401  (fail early if missing)
 
     apps = {k: v for k, v in SERVED.items() if trane is not None or not k.startswith("trane")}
     path = "/hello/world"
     samples: dict[str, list[float]] = {label: [] for label in apps}
+    capacity: dict[str, list[float]] = {label: [] for label in apps}
     groups = max(1, min(cfg.server_groups, cfg.server_rounds))
     r = 0
-    for group in range(groups):
-        async with checked_servers(apps, path, cfg) as running:
-            labels = list(running)
-            for _ in range(cfg.server_rounds * (group + 1) // groups - r):
-                k = r % len(labels)
-                for label in labels[k:] + labels[:k]:
-                    port = running[label].port
-                    if cfg.loadgen == "wrk":
-                        rps = await wrk_load(port, path, cfg.server_seconds)
-                    else:
-                        rps = await python_load(port, path, cfg.server_seconds)
-                    samples[label].append(rps)
-                    log(f"  server round {r + 1}: {label}: {rps:,.0f} req/s")
-                r += 1
+    with runner_pinned(LOAD_CPU):
+        for group in range(groups):
+            async with checked_servers(apps, path, cfg) as running:
+                labels = list(running)
+                for _ in range(cfg.server_rounds * (group + 1) // groups - r):
+                    k = r % len(labels)
+                    for label in labels[k:] + labels[:k]:
+                        pid = running[label].proc.pid
+                        port = running[label].port
+                        cpu_before = cpu_seconds(pid)
+                        if cfg.loadgen == "wrk":
+                            rps, requests = await wrk_load(port, path, cfg.server_seconds)
+                        else:
+                            rps, requests = await python_load(port, path, cfg.server_seconds)
+                        cpu_after = cpu_seconds(pid)
+                        samples[label].append(rps)
+                        note = ""
+                        if cpu_before is not None and cpu_after is not None:
+                            per_cpu = requests / max(cpu_after - cpu_before, 1e-6)
+                            capacity[label].append(per_cpu)
+                            note = f", {per_cpu:,.0f} req per server CPU-s"
+                        log(f"  server round {r + 1}: {label}: {rps:,.0f} req/s{note}")
+                    r += 1
     load = "wrk -t1 -c64" if cfg.loadgen == "wrk" else "asyncio keep-alive client, 64 connections"
+    pinned = "server and load pinned to separate CPUs" if len(CPUS) >= 2 else "not pinned"
+    measured_cpu = all(len(v) == len(samples[k]) for k, v in capacity.items())
+    columns = ["app", "req/s", "µs/req (1/rps)", f"vs {RAW2}", "ratio range (middle half)"]
+    if measured_cpu:
+        columns += ["req/CPU-s", "vs raw ASGI 2 (CPU)", "CPU ratio range"]
     table = Table(
         f"uvicorn (httptools, uvloop, 1 worker), GET /hello/world, {load}, "
-        f"{cfg.server_seconds}s x {cfg.server_rounds} rounds, {groups} sets of processes",
-        ["app", "req/s", "µs/req (1/rps)", f"vs {RAW2}", "ratio range (middle half)"],
+        f"{cfg.server_seconds}s x {cfg.server_rounds} rounds, {groups} sets of processes, "
+        f"{pinned}",
+        columns,
     )
-    base = samples[RAW2]
     for label, values in samples.items():
         rps = statistics.median(values)
-        ratios = sorted(v / b for v, b in zip(values, base, strict=True))
-        ratio = statistics.median(ratios)
-        quarter = len(ratios) // 4
-        spread = f"{ratios[quarter]:.2f}-{ratios[-1 - quarter]:.2f}"
-        table.rows.append([label, f"{rps:,.0f}", f"{1e6 / rps:.1f}", f"{ratio:.2f}x", spread])
+        ratio, spread = ratio_cells(values, samples[RAW2])
+        row = [label, f"{rps:,.0f}", f"{1e6 / rps:.1f}", f"{ratio:.2f}x", spread]
+        if measured_cpu:
+            cpu_ratio, cpu_spread = ratio_cells(capacity[label], capacity[RAW2])
+            row += [f"{statistics.median(capacity[label]):,.0f}", f"{cpu_ratio:.2f}x", cpu_spread]
+        table.rows.append(row)
         table.ratios[label] = ratio
     table.notes.append(
         "  ratio: median over rounds of (req/s ÷ raw ASGI 2 class's req/s in the same round)"
     )
+    if measured_cpu:
+        table.notes.append(
+            "  req/CPU-s: requests served ÷ the server process's CPU time in that round"
+            " (/proc schedstat); its ratio is taken the same way"
+        )
     table.ratio_label = f"req/s ÷ {RAW2} (higher is faster)"
     return [table]
 
@@ -823,7 +896,7 @@ async def case_ws(trane: Any, cfg: Config) -> list[Table]:
         raw_label: ("benchmarks.apps.raw_ws:app", "asgi3"),
     }
     samples: dict[str, list[float]] = {label: [] for label in apps}
-    with servers(apps) as running:
+    with runner_pinned(LOAD_CPU), servers(apps) as running:
         for server in running.values():
             await server.wait_ready()
             await ws_echo_rate(server.port, 0.3)  # check + warm-up
