@@ -95,7 +95,7 @@ class Config:
     server_seconds: int = 1  # wrk -d
     server_groups: int = 4  # fresh server processes for each group of rounds
     server_warmup: float = 1.0  # seconds of load per server before the rounds
-    ws_rounds: int = 3
+    ws_rounds: int = 5
     ws_seconds: float = 2.0
     loadgen: str = "wrk"
 
@@ -768,7 +768,7 @@ def ratio_cells(values: list[float], base: list[float]) -> tuple[float, str]:
     """Median of the per-round ratios ``values ÷ base``, and their middle half."""
     ratios = sorted(v / b for v, b in zip(values, base, strict=True))
     quarter = len(ratios) // 4
-    return statistics.median(ratios), f"{ratios[quarter]:.2f}-{ratios[-1 - quarter]:.2f}"
+    return paired_ratio(values, base), f"{ratios[quarter]:.2f}-{ratios[-1 - quarter]:.2f}"
 
 
 async def case_server(trane: Any, cfg: Config) -> list[Table]:
@@ -815,17 +815,18 @@ async def case_server(trane: Any, cfg: Config) -> list[Table]:
                         log(f"  server round {r + 1}: {label}: {rps:,.0f} req/s{note}")
                     r += 1
     load = "wrk -t1 -c64" if cfg.loadgen == "wrk" else "asyncio keep-alive client, 64 connections"
-    pinned = "server and load pinned to separate CPUs" if len(CPUS) >= 2 else "not pinned"
     measured_cpu = all(len(v) == len(samples[k]) for k, v in capacity.items())
     columns = ["app", "req/s", "µs/req (1/rps)", f"vs {RAW2}", "ratio range (middle half)"]
     if measured_cpu:
         columns += ["req/CPU-s", "vs raw ASGI 2 (CPU)", "CPU ratio range"]
     table = Table(
         f"uvicorn (httptools, uvloop, 1 worker), GET /hello/world, {load}, "
-        f"{cfg.server_seconds}s x {cfg.server_rounds} rounds, {groups} sets of processes, "
-        f"{pinned}",
+        f"{cfg.server_seconds}s x {cfg.server_rounds} rounds, {groups} sets of processes",
         columns,
     )
+    if len(CPUS) >= 2:
+        server_cpu, load_cpu = CPUS[SERVER_CPU], CPUS[LOAD_CPU]
+        table.notes.append(f"  each server pinned to CPU {server_cpu}, the load to CPU {load_cpu}")
     for label, values in samples.items():
         rps = statistics.median(values)
         ratio, spread = ratio_cells(values, samples[RAW2])
@@ -903,7 +904,9 @@ async def case_ws(trane: Any, cfg: Config) -> list[Table]:
         labels = list(running)
         for r in range(cfg.ws_rounds):
             for label in labels[r % 2 :] + labels[: r % 2]:
-                samples[label].append(await ws_echo_rate(running[label].port, cfg.ws_seconds))
+                rate = await ws_echo_rate(running[label].port, cfg.ws_seconds)
+                samples[label].append(rate)
+                log(f"  ws round {r + 1}: {label}: {rate:,.0f} messages/s")
     results = {label: statistics.median(v) for label, v in samples.items()}
     table = Table(
         f"WebSocket echo under uvicorn, 1 connection, 32 messages in flight, "
@@ -911,10 +914,12 @@ async def case_ws(trane: Any, cfg: Config) -> list[Table]:
         ["app", "messages/s", f"vs {raw_label}"],
     )
     for label, rate in results.items():
-        table.rows.append([label, f"{rate:,.0f}", f"{rate / results[raw_label]:.2f}x"])
-        table.ratios[label] = rate / results[raw_label]
+        ratio = paired_ratio(samples[label], samples[raw_label])
+        table.rows.append([label, f"{rate:,.0f}", f"{ratio:.2f}x"])
+        table.ratios[label] = ratio
     table.ratio_label = f"messages/s ÷ {raw_label} (higher is faster)"
-    table.notes.append("  the Python websockets client shares the 2 cores; it caps both rows.")
+    table.notes.append("  ratio: median over rounds of the ratio within one round")
+    table.notes.append("  the one Python websockets client (pinned like wrk) caps both rows.")
     return [table]
 
 
