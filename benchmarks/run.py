@@ -95,8 +95,8 @@ class Config:
     server_seconds: int = 1  # wrk -d
     server_groups: int = 4  # fresh server processes for each group of rounds
     server_warmup: float = 1.0  # seconds of load per server before the rounds
-    ws_rounds: int = 5
-    ws_seconds: float = 2.0
+    ws_rounds: int = 9
+    ws_seconds: float = 1.5
     loadgen: str = "wrk"
 
     @classmethod
