@@ -257,13 +257,14 @@ class Application(HTTPRequest):
         path awaits one coroutine, not two.
         """
         scope = self.scope
-        name = self._handlers.get(scope["method"])
+        method = scope["method"]
+        name = self._handlers.get(method)
         if name is None:
             raise HTTPError(405, headers={"Allow": self._allow})
         params = scope.get("path_params")
         if params is None:
             params = self.params  # e.g. Channels' url_route kwargs
-        verb = self._verbs.get(scope["method"])
+        verb = self._verbs.get(method)
         handler = getattr(self, name) if verb is None else MethodType(verb[0], self)
         if self._has_prepare and name != "_auto_options":
             return self._prepare_then(handler, params)
