@@ -1,0 +1,188 @@
+"""Instructions per request, counted by callgrind: the figure noise cannot move.
+
+How this works
+--------------
+Wall time on a shared VM swings by tens of percent from second to second;
+the number of instructions a request costs does not (with hash and address
+randomization off it is the same run after run). For each app this runs the
+same work twice under ``valgrind --tool=callgrind``, with N and with 5N
+requests, and reports ``(count(5N) - count(N)) / 4N``: start-up, imports and
+shutdown cancel out, what is left is one request.
+
+* ``--server``: the app under uvicorn (httptools, uvloop, one worker, as in
+  ``run.py``'s server case) on a free 127.0.0.1 port, sent N keep-alive
+  ``GET /hello/world`` requests one after another by a plain socket client,
+  then stopped with SIGINT. The count is the server process's: uvicorn,
+  httptools and the app.
+* default: the app called in-process, the way ``run.py``'s hello case calls it.
+
+    python -m benchmarks.count                       # in-process, every app
+    python -m benchmarks.count --server              # under uvicorn, every app
+    python -m benchmarks.count --server --apps "trane Router (ASGI 2),raw ASGI 2 class"
+
+Needs valgrind and setarch (``apt-get install valgrind util-linux``); two
+measurements run at a time (2 cores). Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python benchmarks/count.py`
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import run  # noqa: E402
+from benchmarks.apps import SRC  # noqa: E402
+
+BASELINES = {"server": run.RAW2, "inproc": run.FALCON}
+REQUEST = b"GET /hello/world HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+BODY = b"Hello, world!"
+
+
+def callgrind(command: list[str]) -> list[str]:
+    """``command`` under callgrind with randomization off (output file discarded)."""
+    return [
+        *("setarch", os.uname().machine, "-R"),
+        *("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"),
+        *command,
+    ]
+
+
+def collected(log: str) -> int:
+    match = re.search(r"Collected : (\d+)", log)
+    if match is None:
+        raise run.BenchmarkError(f"no callgrind total in:\n{log[-2000:]}")
+    return int(match.group(1))
+
+
+def environment() -> dict[str, str]:
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(SRC)])
+    return env
+
+
+def send_requests(port: int, n: int, timeout: float = 300.0) -> None:
+    """``n`` keep-alive GETs, one after another, each answered before the next."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise run.BenchmarkError(f"nothing listening on port {port}") from None
+            time.sleep(0.2)
+    with sock:
+        pending = b""
+        for _ in range(n):
+            sock.sendall(REQUEST)
+            while BODY not in pending:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise run.BenchmarkError(f"port {port} closed the connection")
+                pending += chunk
+            pending = pending[pending.index(BODY) + len(BODY) :]
+
+
+def count_server(target: str, interface: str, n: int) -> int:
+    port = run.free_port()
+    options = "--loop uvloop --http httptools --workers 1 --no-access-log --log-level warning"
+    command = [sys.executable, "-m", "uvicorn", target, "--interface", interface]
+    command += ["--host", "127.0.0.1", "--port", str(port), *options.split()]
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            callgrind(command), cwd=ROOT, env=environment(), stdout=log, stderr=log
+        )
+        try:
+            send_requests(port, n)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log.seek(0)
+        return collected(log.read().decode(errors="replace"))
+
+
+def count_inproc(label: str, n: int) -> int:
+    command = [sys.executable, "-m", "benchmarks.count", "--loop", label, str(n)]
+    done = subprocess.run(
+        callgrind(command), cwd=ROOT, env=environment(), capture_output=True, text=True
+    )
+    if done.returncode:
+        raise run.BenchmarkError(f"{label}: in-process loop failed:\n{done.stderr[-2000:]}")
+    return collected(done.stderr)
+
+
+async def loop(label: str, n: int) -> None:
+    """The in-process request loop that ``count_inproc`` runs under callgrind."""
+    import trane
+
+    entries = {e.name: e for e in await run.framework_entries(trane, "hello", BODY)}
+    entry = entries[label]
+    await run.check(entry)
+    await entry.run(n, entry.scopes, run.receive_empty, run.send_nothing)
+
+
+def per_request(label: str, server: bool, n: int) -> float:
+    def count(requests: int) -> int:
+        if server:
+            return count_server(*run.SERVED[label], requests)
+        return count_inproc(label, requests)
+
+    with ThreadPoolExecutor(2) as pool:
+        small, large = pool.map(count, [n, 5 * n])
+    return (large - small) / (4 * n)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--server", action="store_true", help="under uvicorn, not in-process")
+    parser.add_argument("--apps", help="comma list of labels (default: every app)")
+    parser.add_argument("--requests", type=int, default=300, help="N (default 300)")
+    parser.add_argument("--loop", nargs=2, metavar=("LABEL", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.loop:
+        asyncio.run(loop(args.loop[0], int(args.loop[1])))
+        return 0
+    missing = [tool for tool in ("valgrind", "setarch") if shutil.which(tool) is None]
+    if missing:
+        print(f"needs {' and '.join(missing)}: apt-get install valgrind util-linux")
+        return 2
+    labels = args.apps.split(",") if args.apps else list(run.SERVED)
+    unknown = [label for label in labels if label not in run.SERVED]
+    if unknown:
+        parser.error(f"unknown app(s) {unknown}; choose from {list(run.SERVED)}")
+    mode = "server" if args.server else "inproc"
+    baseline = BASELINES[mode]
+    if baseline not in labels:
+        labels.append(baseline)
+    counts = {}
+    for label in labels:
+        counts[label] = per_request(label, args.server, args.requests)
+        print(f"  {label}: {counts[label]:,.0f} instructions/request", flush=True)
+    where = "under uvicorn (server process)" if args.server else "in-process"
+    print(f"\n== instructions per GET /hello/world, {where}, N={args.requests} ==")
+    print(f"{'app':24s} {'instr/req':>10s}   {baseline}'s count ÷ the app's")
+    for label, value in counts.items():
+        print(f"{label:24s} {value:10,.0f}   {counts[baseline] / value:.3f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
