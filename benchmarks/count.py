@@ -45,7 +45,6 @@ if str(ROOT) not in sys.path:  # `python benchmarks/count.py`
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import run  # noqa: E402
-from benchmarks.apps import SRC  # noqa: E402
 
 BASELINES = {"server": run.RAW2, "inproc": run.FALCON}
 REQUEST = b"GET /hello/world HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
@@ -69,9 +68,7 @@ def collected(log: str) -> int:
 
 
 def environment() -> dict[str, str]:
-    env = dict(os.environ, PYTHONHASHSEED="0")
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(SRC)])
-    return env
+    return {**run.app_environment(), "PYTHONHASHSEED": "0"}
 
 
 def send_requests(port: int, n: int, timeout: float = 300.0) -> None:
@@ -99,13 +96,9 @@ def send_requests(port: int, n: int, timeout: float = 300.0) -> None:
 
 def count_server(target: str, interface: str, n: int) -> int:
     port = run.free_port()
-    options = "--loop uvloop --http httptools --workers 1 --no-access-log --log-level warning"
-    command = [sys.executable, "-m", "uvicorn", target, "--interface", interface]
-    command += ["--host", "127.0.0.1", "--port", str(port), *options.split()]
+    command = callgrind(run.uvicorn_command(target, interface, port))
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(
-            callgrind(command), cwd=ROOT, env=environment(), stdout=log, stderr=log
-        )
+        proc = subprocess.Popen(command, cwd=ROOT, env=environment(), stdout=log, stderr=log)
         try:
             send_requests(port, n)
         finally:

@@ -631,6 +631,24 @@ def cpu_seconds(pid: int) -> float | None:
     return total / 1e9
 
 
+def uvicorn_command(target: str, interface: str, port: int) -> list[str]:
+    """uvicorn serving ``target`` on 127.0.0.1:``port`` (httptools, uvloop, 1 worker)."""
+    options = "--host 127.0.0.1 --loop uvloop --http httptools --workers 1 --no-access-log"
+    return [
+        *(sys.executable, "-m", "uvicorn", target, *options.split()),
+        *("--log-level", "warning", "--port", str(port), "--interface", interface),
+    ]
+
+
+def app_environment() -> dict[str, str]:
+    """This environment, with the apps (and trane's ``src/``) importable."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT), str(benchmarks.apps.SRC), env.get("PYTHONPATH", "")]
+    )
+    return env
+
+
 class Server:
     """``uvicorn target`` in a subprocess on 127.0.0.1 (httptools, uvloop, 1 worker)."""
 
@@ -638,15 +656,12 @@ class Server:
         self.target, self.interface = target, interface
         self.port = free_port()
         self.log = tempfile.TemporaryFile()  # noqa: SIM115  (closed in stop())
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(ROOT), str(benchmarks.apps.SRC), env.get("PYTHONPATH", "")]
-        )
-        options = "--host 127.0.0.1 --loop uvloop --http httptools --workers 1 --no-access-log"
-        command = [sys.executable, "-m", "uvicorn", target, *options.split()]
-        command += ["--log-level", "warning", "--port", str(self.port), "--interface", interface]
         self.proc = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log
+            uvicorn_command(target, interface, self.port),
+            cwd=ROOT,
+            env=app_environment(),
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
         )
         pin(self.proc.pid, SERVER_CPU)
 
