@@ -32,7 +32,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -71,27 +70,25 @@ def environment() -> dict[str, str]:
     return {**run.app_environment(), "PYTHONHASHSEED": "0"}
 
 
-def send_requests(port: int, n: int, timeout: float = 300.0) -> None:
-    """``n`` keep-alive GETs, one after another, each answered before the next."""
+async def send_requests(port: int, n: int, timeout: float = 300.0) -> None:
+    """``n`` keep-alive GETs, one after another, each answered (200, the body) before the next."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
             break
         except OSError:
             if time.monotonic() > deadline:
                 raise run.BenchmarkError(f"nothing listening on port {port}") from None
-            time.sleep(0.2)
-    with sock:
-        pending = b""
+            await asyncio.sleep(0.2)
+    try:
         for _ in range(n):
-            sock.sendall(REQUEST)
-            while BODY not in pending:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    raise run.BenchmarkError(f"port {port} closed the connection")
-                pending += chunk
-            pending = pending[pending.index(BODY) + len(BODY) :]
+            writer.write(REQUEST)
+            answer = await asyncio.wait_for(run.read_response(reader), timeout)
+            if answer != (200, BODY):
+                raise run.BenchmarkError(f"port {port} answered {answer!r}")
+    finally:
+        writer.close()
 
 
 def count_server(target: str, interface: str, n: int) -> int:
@@ -100,7 +97,7 @@ def count_server(target: str, interface: str, n: int) -> int:
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=environment(), stdout=log, stderr=log)
         try:
-            send_requests(port, n)
+            asyncio.run(send_requests(port, n))
         finally:
             proc.send_signal(signal.SIGINT)
             try:
