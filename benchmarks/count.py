@@ -109,8 +109,8 @@ def count_server(target: str, interface: str, n: int) -> int:
         return collected(log.read().decode(errors="replace"))
 
 
-def count_inproc(label: str, n: int) -> int:
-    command = [sys.executable, "-m", "benchmarks.count", "--loop", label, str(n)]
+def count_inproc(label: str, n: int, case: str = "hello") -> int:
+    command = [sys.executable, "-m", "benchmarks.count", "--case", case, "--loop", label, str(n)]
     done = subprocess.run(
         callgrind(command), cwd=ROOT, env=environment(), capture_output=True, text=True
     )
@@ -119,21 +119,25 @@ def count_inproc(label: str, n: int) -> int:
     return collected(done.stderr)
 
 
-async def loop(label: str, n: int) -> None:
+#: In-process cases: the route prefix and the answer each app must give.
+CASES: dict[str, bytes | dict[str, str]] = {"hello": BODY, "json": {"hello": "world"}}
+
+
+async def loop(label: str, n: int, case: str = "hello") -> None:
     """The in-process request loop that ``count_inproc`` runs under callgrind."""
     import trane
 
-    entries = {e.name: e for e in await run.framework_entries(trane, "hello", BODY)}
+    entries = {e.name: e for e in await run.framework_entries(trane, case, CASES[case])}
     entry = entries[label]
     await run.check(entry)
     await entry.run(n, entry.scopes, run.receive_empty, run.send_nothing)
 
 
-def per_request(label: str, server: bool, n: int) -> float:
+def per_request(label: str, server: bool, n: int, case: str = "hello") -> float:
     def count(requests: int) -> int:
         if server:
             return count_server(*run.SERVED[label], requests)
-        return count_inproc(label, requests)
+        return count_inproc(label, requests, case)
 
     with ThreadPoolExecutor(2) as pool:
         small, large = pool.map(count, [n, 5 * n])
@@ -145,10 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server", action="store_true", help="under uvicorn, not in-process")
     parser.add_argument("--apps", help="comma list of labels (default: every app)")
     parser.add_argument("--requests", type=int, default=300, help="N (default 300)")
+    parser.add_argument(
+        "--case", choices=sorted(CASES), default="hello", help="in-process: hello (default) or json"
+    )
     parser.add_argument("--loop", nargs=2, metavar=("LABEL", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.loop:
-        asyncio.run(loop(args.loop[0], int(args.loop[1])))
+        asyncio.run(loop(args.loop[0], int(args.loop[1]), args.case))
         return 0
     missing = [tool for tool in ("valgrind", "setarch") if shutil.which(tool) is None]
     if missing:
@@ -164,10 +171,11 @@ def main(argv: list[str] | None = None) -> int:
         labels.append(baseline)
     counts = {}
     for label in labels:
-        counts[label] = per_request(label, args.server, args.requests)
+        counts[label] = per_request(label, args.server, args.requests, args.case)
         print(f"  {label}: {counts[label]:,.0f} instructions/request", flush=True)
     where = "under uvicorn (server process)" if args.server else "in-process"
-    print(f"\n== instructions per GET /hello/world, {where}, N={args.requests} ==")
+    path = "/hello/world" if args.server else f"/{args.case}/world"
+    print(f"\n== instructions per GET {path}, {where}, N={args.requests} ==")
     print(f"{'app':24s} {'instr/req':>10s}   {baseline}'s count ÷ the app's")
     for label, value in counts.items():
         print(f"{label:24s} {value:10,.0f}   {counts[baseline] / value:.3f}x")
