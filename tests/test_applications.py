@@ -134,7 +134,8 @@ class Imperative(trane.Application):
             await self.send("more")
         elif kind == "second-start":
             await self.send("partial")
-            await self._stream(  # a raw start after streaming began: the state machine refuses
+            # a raw start after streaming began: the state machine refuses
+            await self.response_stream(
                 {"type": "http.response.start", "status": 200, "headers": []}
             )
         return None
@@ -377,11 +378,10 @@ async def test_application_passes_one_param_by_keyword_when_it_is_not_the_first(
 
 def test_application_allowed_methods_computed_once_per_class() -> None:
     # The tables live on each class, computed when the class was created.
-    assert "_handlers" in vars(Verbs)
-    assert "_allow" in vars(Verbs)
+    assert "_verbs" in vars(Verbs)
     assert Verbs.allowed_methods() == {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
     assert PostOnly.allowed_methods() == {"POST", "OPTIONS"}
-    assert Verbs._allow == "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+    assert Verbs._verbs.allow == "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
     assert trane.Application.allowed_methods() == {"OPTIONS"}
 
 
@@ -429,8 +429,25 @@ async def test_application_missing_verb_is_405_with_allow(method: str) -> None:
 
 @pytest.mark.parametrize(
     "method",
-    ["TRACE", "CONNECT", "FOO", "get", "Get", "_HELPER", "_helper", "PREPARE", "prepare",
-     "DISPATCH", "dispatch", "HANDLE_ERROR", "SEND", "FINISH", "__CALL__", "__init__", "BODY"],
+    [
+        "TRACE",
+        "CONNECT",
+        "FOO",
+        "get",
+        "Get",
+        "_HELPER",
+        "_helper",
+        "PREPARE",
+        "prepare",
+        "DISPATCH",
+        "dispatch",
+        "HANDLE_ERROR",
+        "SEND",
+        "FINISH",
+        "__CALL__",
+        "__init__",
+        "BODY",
+    ],
 )
 async def test_application_never_dispatches_to_non_verbs(method: str) -> None:
     result = await request(router, method, "/verbs")

@@ -142,7 +142,7 @@ def test_response_rejects_bad_status_and_content() -> None:
     "value",
     [
         {"hello": "wörld", "n": [1, 2.5, -3], "t": True, "f": False, "z": None},
-        ["\u2028", "\"quoted\"", "back\\slash", "\x00\x1f"],
+        ["\u2028", '"quoted"', "back\\slash", "\x00\x1f"],
         {"nested": {"deep": [[{"a": []}]]}, "big": 10**30, "float": 1e-7},
         "top-level string",
         [],
@@ -349,13 +349,15 @@ async def test_streaming_response_error_mid_stream_propagates() -> None:
 # -- the state machine -------------------------------------------------------
 
 
-async def _collect(messages: list[Message], head: bool = False) -> list[Message]:
+async def _collect(
+    messages: list[Message], head: bool = False, extensions: dict[str, Any] | None = None
+) -> list[Message]:
     sent: list[Message] = []
 
     async def send(message: Message) -> None:
         sent.append(message)
 
-    stream = ResponseStream(send, head=head)
+    stream = ResponseStream(send, head=head, extensions=extensions)
     for message in messages:
         await stream(message)
     return sent
@@ -383,8 +385,55 @@ async def test_response_stream_allows_start_body_end() -> None:
 
 
 async def test_response_stream_pathsend_ends_the_response() -> None:
-    sent = await _collect([START, {"type": "http.response.pathsend", "path": "/x"}])
+    offered = {"http.response.pathsend": {}}
+    sent = await _collect([START, {"type": "http.response.pathsend", "path": "/x"}], False, offered)
     assert len(sent) == 2
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "http.response.pathsend", "path": "/x"},
+        {"type": "http.response.zerocopysend", "file": 3},
+        {"type": "http.response.trailers", "headers": []},
+    ],
+    ids=["pathsend", "zerocopysend", "trailers"],
+)
+async def test_response_stream_refuses_extensions_the_server_did_not_offer(
+    message: Message,
+) -> None:
+    # Not "already complete" (the old message): the server offered no such extension.
+    with pytest.raises(trane.ResponseStateError, match=r"did not offer the 'http\.response"):
+        await _collect([START, message])
+
+
+async def test_response_stream_trailers_follow_the_body_when_offered() -> None:
+    offered = {"http.response.trailers": {}}
+    start = {**START, "trailers": True}
+    trailers = {"type": "http.response.trailers", "headers": [(b"x-sum", b"1")]}
+    sent = await _collect([start, MORE, LAST, trailers], False, offered)
+    assert sent == [start, MORE, LAST, trailers]
+    with pytest.raises(trane.ResponseStateError, match=r"only http\.response\.trailers may follow"):
+        await _collect([start, LAST, MORE], False, offered)
+    with pytest.raises(trane.ResponseStateError, match="did not offer"):
+        await _collect([start], False, {})
+
+
+async def test_response_stream_zerocopysend_when_offered() -> None:
+    offered = {"http.response.zerocopysend": {}}
+    more = {"type": "http.response.zerocopysend", "file": 3, "more_body": True}
+    last = {"type": "http.response.zerocopysend", "file": 3}
+    assert len(await _collect([START, more, last], False, offered)) == 3
+
+
+async def test_response_stream_turns_oserror_into_client_disconnect() -> None:
+    # ASGI spec 2.4: a send to a gone client raises OSError.
+    async def gone(message: Message) -> None:
+        raise OSError("client gone")
+
+    stream = ResponseStream(gone)
+    with pytest.raises(trane.ClientDisconnect):
+        await stream(START)
 
 
 @pytest.mark.parametrize(
@@ -393,16 +442,31 @@ async def test_response_stream_pathsend_ends_the_response() -> None:
         ([MORE], "cannot send http.response.body (more_body=True) now: the response has not"),
         ([LAST], "cannot send http.response.body (more_body=False) now: the response has not"),
         ([START, START], "cannot send http.response.start now: the response has already started"),
-        ([START, LAST, MORE], "cannot send http.response.body (more_body=True) now: the "
-                              "response is already complete; nothing may follow it"),
-        ([START, LAST, LAST], "cannot send http.response.body (more_body=False) now: the "
-                              "response is already complete"),
-        ([START, LAST, START], "cannot send http.response.start now: the response is already "
-                               "complete"),
-        ([{"type": "http.response.bogus"}], "cannot send http.response.bogus now"),
+        (
+            [START, LAST, MORE],
+            "cannot send http.response.body (more_body=True) now: the "
+            "response is already complete; nothing may follow it",
+        ),
+        (
+            [START, LAST, LAST],
+            "cannot send http.response.body (more_body=False) now: the "
+            "response is already complete",
+        ),
+        (
+            [START, LAST, START],
+            "cannot send http.response.start now: the response is already complete",
+        ),
+        ([{"type": "http.response.bogus"}], "unknown HTTP response message type 'http.re"),
     ],
-    ids=["body-first", "end-first", "two-starts", "after-end", "two-ends", "start-after-end",
-         "unknown"],
+    ids=[
+        "body-first",
+        "end-first",
+        "two-starts",
+        "after-end",
+        "two-ends",
+        "start-after-end",
+        "unknown",
+    ],
 )
 async def test_response_stream_refuses_out_of_order_messages(
     messages: list[Message], error: str
@@ -425,11 +489,14 @@ async def test_response_stream_refused_message_is_not_sent() -> None:
     assert sent == [START]
 
 
-async def test_response_stream_head_blanks_bodies_only() -> None:
-    sent = await _collect([START, MORE, LAST], head=True)
+async def test_response_stream_head_is_complete_once_the_headers_are_out() -> None:
+    sent = await _collect([START, LAST], head=True)
     assert sent[0] is START
-    assert [(m["body"], m.get("more_body")) for m in sent[1:]] == [(b"", True), (b"", None)]
-    assert MORE["body"] == b"a"  # the caller's message was not mutated
+    assert [(m["body"], m.get("more_body", False)) for m in sent[1:]] == [(b"", False)]
+    # A streamed body is not wanted: the producer is told to stop, as for a gone client.
+    with pytest.raises(trane.BodyNotWanted):
+        await _collect([START, MORE], head=True)
+    assert issubclass(trane.BodyNotWanted, trane.ClientDisconnect)
 
 
 @pytest.mark.parametrize("response_class", [trane.Response, trane.StreamingResponse])

@@ -4,6 +4,7 @@ from .applications import Application
 from .compat import as_asgi2, as_asgi3
 from .datastructures import URL, Headers, MutableHeaders, QueryParams
 from .exceptions import (
+    BodyNotWanted,
     ClientDisconnect,
     HTTPError,
     NoMatch,
@@ -33,6 +34,7 @@ __version__ = "0.1.0"
 __all__ = [
     "URL",
     "Application",
+    "BodyNotWanted",
     "ChannelFull",
     "ClientDisconnect",
     "EventSourceResponse",

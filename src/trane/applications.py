@@ -3,60 +3,71 @@
 How this works
 --------------
 ``Hello(scope)`` only stores the scope. ``await instance(receive, send)``
-wraps ``send`` in a ``ResponseStream`` (the response state machine), looks the
-request method up in a table computed once per class (``__init_subclass__``),
+looks the request method up in the class's ``VerbTable`` (built when the
+class is made, and rebuilt when a verb, ``prepare`` or ``dispatch`` is later
+assigned to or deleted from it or a base, so ``mock.patch.object`` works),
 runs ``prepare()`` if the class defines one, then the verb method with the
-path parameters as keyword arguments. What the verb returns is turned into a
-response; what it streamed with ``self.send()`` is finished for it. Any
-exception goes through ``handle_error()``, which subclasses override to render
-errors their own way; after the response has started there is no way to
-answer again, so the exception propagates and the server aborts the
-connection.
+path parameters as keyword arguments.
 
-Once a view streams with ``self.send()``, a watcher task waits for
-``http.disconnect`` (servers silently drop what is sent to a gone client);
-when it comes the view is cancelled, so its ``finally`` blocks run at once,
-and any later ``send()`` raises ``ClientDisconnect``. Both end the request
-quietly. Work queued with ``after_response()`` runs once the body is out;
-uploads from ``form()`` are closed last.
+Responses leave by one way, the ``ResponseStream`` of responses.py: a
+returned value is rendered by ``render_value()`` and sent as the two messages
+``ResponseStream.send_all()`` sends (no stream object: the fast path); a returned
+``Response``, ``self.send()`` streaming and error pages go through a
+``ResponseStream``, which owns the message order and HEAD. The view's own
+headers and cookies join a returned ``Response`` on a copy, never on it.
+
+The request body comes in by one way, the ``RequestBody`` of requests.py.
+Once a view streams with ``self.send()``, a watcher waits on it for
+``http.disconnect`` (servers before ASGI spec 2.4 silently drop what is sent
+to a gone client); when it comes the view is cancelled, so its ``finally``
+blocks run at once, and any later ``send()`` raises ``ClientDisconnect``.
+Both end the request quietly. Any exception goes through ``handle_error()``,
+which subclasses override; after the response has started the exception
+propagates and the server aborts the connection. Work queued with
+``after_response()`` runs once the body is out; uploads from ``form()`` are
+closed last.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import inspect
 import logging
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from types import MethodType
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, NamedTuple
 
 from .datastructures import MutableHeaders
 from .exceptions import ClientDisconnect, HTTPError, ResponseStateError
 from .lifespan import serve_other_scope
-from .requests import HTTPRequest
+from .requests import HTTPRequest, RequestBody
 from .responses import (
+    DONE,
+    IDLE,
+    LENGTH_HEADERS,
+    OCTET_STREAM,
+    TEXT_PLAIN,
     PlainTextResponse,
     Response,
     ResponseStream,
     format_cookie,
-    json_dumps,
+    length_header,
+    render_value,
+    speaks_spec_2_4,
 )
-from .sse import SSE_HEADERS, format_event, keep_alive
+from .sse import EventStreamMixin
 from .types import Receive, Scope, Send
 
 logger = logging.getLogger("trane")
 
-
-async def _refuse(message: Any) -> None:
-    raise ResponseStateError("the response is already complete; nothing may follow it")
-
+# PERF: a name bound here, not imported: Python 3.11 compiles ``imported.get(...)``
+# without LOAD_METHOD (a bound method per call, +450 instructions per request).
+_LENGTH_HEADERS: Final = LENGTH_HEADERS
 
 #: Stands for the ResponseStream of a response sent whole from __call__.
-_SENT: Final = ResponseStream(_refuse)
-_SENT.state = "DONE"
+_SENT: Final = ResponseStream.sent()
 
 #: The methods that may be dispatched to, and the attribute that serves each.
 HTTP_VERBS: Final = {
@@ -69,19 +80,29 @@ HTTP_VERBS: Final = {
     "OPTIONS": "options",
 }
 
-_TEXT: Final = (b"content-type", b"text/plain; charset=utf-8")
-_OCTETS: Final = (b"content-type", b"application/octet-stream")
-_JSON: Final = (b"content-type", b"application/json")
+#: Assigning or deleting one of these on a view class rebuilds its VerbTable.
+_TABLE_ATTRIBUTES: Final = frozenset({*HTTP_VERBS.values(), "prepare", "dispatch"})
 
-# PERF: formatting a Content-Length costs as much as the rest of a small
-# response's headers; the headers of the small bodies most answers have are
-# made once each (at most 1024 of them) and reused. NOTE: defined here, not
-# imported: Python 3.11 compiles ``imported_name.get(...)`` without LOAD_METHOD,
-# a bound method per call (measured: +450 instructions per request).
-_LENGTH_HEADERS: dict[int, tuple[bytes, bytes]] = {}
+Verb = tuple[Callable[..., Awaitable[Any]], str]
 
 
-def _verb_entry(cls: type, attr: str) -> tuple[Callable[..., Awaitable[Any]], str] | None:
+class VerbTable(NamedTuple):
+    """What a view class serves, worked out once per class."""
+
+    #: METHOD -> the attribute that serves it (HEAD falls back to ``get``).
+    handlers: dict[str, str]
+    #: METHOD -> (plain function, its first parameter's name if it may be
+    #: passed by position, else "") for each verb that is a plain function.
+    functions: dict[str, Verb]
+    #: ``functions``, for ``__call__`` to run itself: empty if ``prepare()``
+    #: or ``dispatch()`` is overridden.
+    direct: dict[str, Verb]
+    #: The ``Allow`` header's value.
+    allow: str
+    has_prepare: bool
+
+
+def _verb_entry(cls: type, attr: str) -> Verb | None:
     """``cls.attr`` as a plain function, and the name of its first parameter
     after ``self`` if that one may also be passed by position (else "").
 
@@ -99,14 +120,63 @@ def _verb_entry(cls: type, attr: str) -> tuple[Callable[..., Awaitable[Any]], st
     return function, ""
 
 
-def _length_header(size: int) -> tuple[bytes, bytes]:
-    header = (b"content-length", b"%d" % size)
-    if size < 1024:
-        _LENGTH_HEADERS[size] = header
-    return header
+def _verb_table(cls: Any) -> VerbTable:
+    handlers: dict[str, str] = {}
+    for method, attr in HTTP_VERBS.items():
+        if callable(getattr(cls, attr, None)):
+            handlers[method] = attr
+    if "GET" in handlers and "HEAD" not in handlers:
+        handlers["HEAD"] = "get"  # NOTE: the ResponseStream drops the body
+    handlers.setdefault("OPTIONS", "_auto_options")
+    root: Any = [base for base in cls.__mro__ if isinstance(base, ViewClass)][-1]  # Application
+    # PERF: an empty prepare() would cost a coroutine per request.
+    has_prepare = cls.prepare is not root.prepare
+    functions: dict[str, Verb] = {}
+    for method, attr in handlers.items():
+        verb = _verb_entry(cls, attr)
+        if verb is not None:
+            functions[method] = verb
+    plain = not has_prepare and cls.dispatch is root.dispatch
+    allow = ", ".join(m for m in HTTP_VERBS if m in handlers)
+    return VerbTable(handlers, functions, functions if plain else {}, allow, has_prepare)
 
 
-class Application(HTTPRequest):
+class ViewClass(type):
+    """The metaclass of ``Application``: keeps each class's ``VerbTable`` true.
+
+    The table is built when the class is made and rebuilt, for the class and
+    every subclass, when a verb, ``prepare`` or ``dispatch`` is assigned to or
+    deleted from it later; requests pay nothing for this.
+    """
+
+    _verbs: VerbTable
+    _direct: dict[str, Verb]
+
+    def __init__(cls, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> None:
+        super().__init__(name, bases, namespace)
+        cls._verbs = table = _verb_table(cls)
+        cls._direct = table.direct
+
+    def __setattr__(cls, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name in _TABLE_ATTRIBUTES:
+            cls._rebuild()
+
+    def __delattr__(cls, name: str) -> None:
+        super().__delattr__(name)
+        if name in _TABLE_ATTRIBUTES:
+            cls._rebuild()
+
+    def _rebuild(cls) -> None:
+        table = _verb_table(cls)
+        type.__setattr__(cls, "_verbs", table)
+        type.__setattr__(cls, "_direct", table.direct)
+        subclass: ViewClass
+        for subclass in cls.__subclasses__():  # type: ignore[assignment]
+            subclass._rebuild()
+
+
+class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
     """Subclass me: define ``get``, ``post``... and return what to send."""
 
     # Read by asgiref.compatibility (and so by as_asgi3) to know we are ASGI 2.
@@ -114,57 +184,26 @@ class Application(HTTPRequest):
 
     #: Show tracebacks in 500 responses (the Router's ``debug`` also does).
     debug: ClassVar[bool] = False
-    #: Seconds between ``: ping`` comments once ``send_event()`` streams; None: never.
-    sse_ping_interval: ClassVar[float | None] = 15.0
 
-    # Computed per class by __init_subclass__: METHOD -> attribute name.
-    _handlers: ClassVar[dict[str, str]] = {"OPTIONS": "_auto_options"}
-    # METHOD -> (plain function, its first parameter's name or "") for each verb
-    # that is a plain function (see _verb_entry). NOTE: taken when the class
-    # is created, as the verb table is; a verb assigned to the class later is not seen.
-    _verbs: ClassVar[dict[str, tuple[Callable[..., Awaitable[Any]], str]]] = {}
-    # The same, for __call__ to run itself: empty if prepare() or dispatch() is overridden.
-    _direct: ClassVar[dict[str, tuple[Callable[..., Awaitable[Any]], str]]] = {}
-    _allow: ClassVar[str] = "OPTIONS"
-    _has_prepare: ClassVar[bool] = False
-
+    _verbs: ClassVar[VerbTable]  # set by ViewClass
+    # PERF: VerbTable.direct, one attribute load nearer (set by ViewClass).
+    _direct: ClassVar[dict[str, Verb]]
     status: int = 200
     _response_headers: MutableHeaders | None = None
-    _out: ResponseStream | None = None  # made on first use: see _stream
+    _response: ResponseStream | None = None  # made on first use: see response_stream
     _send: Send
     _after: list[Callable[[], Any]] | None = None
-    _watcher: asyncio.Task[None] | None = None
-    _pinger: asyncio.Task[None] | None = None
+    _background: list[asyncio.Task[Any]] | None = None
     _client_gone: bool = False
+    _watching: bool = False
     _sends: int = 0
     _cancelled: asyncio.Task[Any] | None = None
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        handlers: dict[str, str] = {}
-        for method, attr in HTTP_VERBS.items():
-            if callable(getattr(cls, attr, None)):
-                handlers[method] = attr
-        if "GET" in handlers and "HEAD" not in handlers:
-            handlers["HEAD"] = "get"  # NOTE: the ResponseStream drops the body
-        handlers.setdefault("OPTIONS", "_auto_options")
-        cls._handlers = handlers
-        cls._allow = ", ".join(m for m in HTTP_VERBS if m in handlers)
-        # PERF: an empty prepare() would cost a coroutine per request.
-        cls._has_prepare = cls.prepare is not Application.prepare
-        plain = not cls._has_prepare and cls.dispatch is Application.dispatch
-        cls._verbs = {}
-        for method, attr in handlers.items():
-            verb = _verb_entry(cls, attr)
-            if verb is not None:
-                cls._verbs[method] = verb
-        cls._direct = cls._verbs if plain else {}
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
         # PERF: instance values, not just class defaults, so that Python 3.11
         # reads them on its fast path; HTTPConnection.__init__ sets only scope.
-        self._out = None
+        self._response = None
         self._response_headers = None
         self._needs_end = False
 
@@ -197,38 +236,41 @@ class Application(HTTPRequest):
                     result = await function(self, **params)
             else:
                 result = await self.dispatch()
-            if self._out is None:
-                # PERF: nothing was streamed, so no ResponseStream is needed:
-                # a returned value is sent from here, with no state machine, no
-                # event and no coroutine of its own; text with no headers set
-                # (the commonest answer) does not even call _render().
+            if self._response is None:
+                # PERF: nothing was streamed, so no ResponseStream is needed: a
+                # returned value goes out as the two messages ResponseStream.send_all()
+                # sends, by its rules (no body for HEAD), written out here since
+                # a call to share them costs 3.5% of a request; text with no
+                # headers set (the commonest answer) skips render_value().
                 if type(result) is str and self._response_headers is None:
                     body = result.encode()
                     status = self.status
                     size = len(body)
-                    headers = [_TEXT, _LENGTH_HEADERS.get(size) or _length_header(size)]
+                    headers = [TEXT_PLAIN, _LENGTH_HEADERS.get(size) or length_header(size)]
                 else:
-                    rendered = self._render(result)
+                    rendered = render_value(result, self.status, self._response_headers)
                     if rendered is None:
                         await self._send_response(result)
                         answered = True
                         return
                     status, headers, body = rendered
-                self._out = _SENT  # so a stray task's self.send() is refused
                 await send({"type": "http.response.start", "status": status, "headers": headers})
-                if method == "HEAD":
-                    body = b""
-                await send({"type": "http.response.body", "body": body})
+                self._response = _SENT  # so a stray task's self.send() is refused
+                await send(
+                    {"type": "http.response.body", "body": b"" if method == "HEAD" else body}
+                )
             elif result is not None:
                 raise ResponseStateError(
-                    f"{type(self).__name__}.{scope['method'].lower()}() returned "
+                    f"{type(self).__name__}.{method.lower()}() returned "
                     f"{type(result).__name__} after streaming with self.send()"
                 )
-            elif self._out.state != "DONE":
-                await self._out({"type": "http.response.body", "body": b"", "more_body": False})
+            elif self._response.state != DONE:
+                await self._response(
+                    {"type": "http.response.body", "body": b"", "more_body": False}
+                )
             answered = True
         except ClientDisconnect:
-            return  # nobody is left to answer
+            return  # nobody is left to answer (or, for HEAD, nobody wants more)
         except asyncio.CancelledError:
             if not self._client_gone:
                 raise
@@ -240,15 +282,20 @@ class Application(HTTPRequest):
                 await self._end(answered)
 
     @property
-    def _stream(self) -> ResponseStream:
-        """The response state machine, made when first needed.
+    def response_stream(self) -> ResponseStream:
+        """The response state machine every message of this response passes.
 
-        PERF: a view that returns its response never needs one (see __call__).
+        PERF: made when first needed; a view that returns its response never needs one.
         """
-        out = self._out
+        out = self._response
         if out is None:
-            out = self._out = ResponseStream(self._send, self.scope["method"] == "HEAD")
+            out = self._response = ResponseStream.for_scope(self._send, self.scope)
         return out
+
+    @property
+    def response_started(self) -> bool:
+        """Whether the status and headers have gone out."""
+        return self._response is not None and self._response.state != IDLE
 
     def dispatch(self) -> Awaitable[Any]:
         """Pick the verb method; return the awaitable that runs it (after ``prepare()``).
@@ -258,15 +305,16 @@ class Application(HTTPRequest):
         """
         scope = self.scope
         method = scope["method"]
-        name = self._handlers.get(method)
+        table = self._verbs
+        name = table.handlers.get(method)
         if name is None:
-            raise HTTPError(405, headers={"Allow": self._allow})
+            raise HTTPError(405, headers={"Allow": table.allow})
         params = scope.get("path_params")
         if params is None:
             params = self.params  # e.g. Channels' url_route kwargs
-        verb = self._verbs.get(method)
+        verb = table.functions.get(method)
         handler = getattr(self, name) if verb is None else MethodType(verb[0], self)
-        if self._has_prepare and name != "_auto_options":
+        if table.has_prepare and name != "_auto_options":
             return self._prepare_then(handler, params)
         return handler(**params)  # type: ignore[no-any-return]
 
@@ -285,11 +333,11 @@ class Application(HTTPRequest):
         return None
 
     async def _auto_options(self, **params: Any) -> Response:
-        return Response(status=204, headers={"Allow": self._allow})
+        return Response(status=204, headers={"Allow": self._verbs.allow})
 
     @classmethod
     def allowed_methods(cls) -> frozenset[str]:
-        return frozenset(cls._handlers)
+        return frozenset(cls._verbs.handlers)
 
     # -- imperative responses ----------------------------------------------
 
@@ -311,20 +359,20 @@ class Application(HTTPRequest):
         """Stream ``data`` now; the first call sends the status and headers.
 
         Raises ``ClientDisconnect`` once the client has gone (and a view
-        waiting between two sends is cancelled then), so streaming loops stop.
+        waiting between two sends is cancelled then), so streaming loops stop;
+        for a HEAD request, once the headers are out (``BodyNotWanted``).
         """
         if self._client_gone:
             raise ClientDisconnect()
         body = data.encode("utf-8") if isinstance(data, str) else data
-        out = self._stream
-        if out.state == "IDLE":
+        out = self.response_stream
+        if out.state == IDLE:
             headers = self.response_headers.raw
             if all(name != b"content-type" for name, _ in headers):
-                headers.append(_TEXT if isinstance(data, str) else _OCTETS)
+                headers.append(TEXT_PLAIN if isinstance(data, str) else OCTET_STREAM)
             await out({"type": "http.response.start", "status": self.status, "headers": headers})
-        if self._watcher is None and out.state != "DONE":  # else out() refuses below
-            self._needs_end = True
-            self._watcher = asyncio.ensure_future(self._watch_disconnect(asyncio.current_task()))
+            if out.state != DONE and not speaks_spec_2_4(self.scope):
+                self._watch_disconnect()
         await out({"type": "http.response.body", "body": body, "more_body": True})
         self._sends += 1
         if not self._sends & 15:
@@ -333,44 +381,18 @@ class Application(HTTPRequest):
             # (and the disconnect watcher) run: yield to it now and then.
             await asyncio.sleep(0)
 
-    async def send_event(
-        self,
-        data: Any = None,
-        *,
-        event: str | None = None,
-        id: str | None = None,
-        retry: int | None = None,
-    ) -> None:
-        """Send one server-sent event; the first call starts a ``text/event-stream``."""
-        chunk = format_event(data, event=event, id=id, retry=retry)
-        if self._stream.state == "IDLE":
-            headers = self.response_headers
-            headers.setdefault("content-type", "text/event-stream")
-            for name, value in SSE_HEADERS.items():
-                headers.setdefault(name, value)
-            await self.send(chunk)
-            if self.sse_ping_interval is not None:
-                self._needs_end = True
-                pings = keep_alive(self._stream, self.sse_ping_interval)
-                self._pinger = asyncio.ensure_future(pings)
-        else:
-            await self.send(chunk)
-
-    @property
-    def last_event_id(self) -> str | None:
-        """The ``Last-Event-ID`` a reconnecting ``EventSource`` sends, if any."""
-        value: str | None = self.headers.get("last-event-id")
-        return value
-
     async def finish(self, data: str | bytes = b"") -> None:
         """Send ``data`` as the last part of the body and end the response."""
         if self._client_gone:
             raise ClientDisconnect()
-        if self._stream.state == "IDLE":
-            await self._send_result(data)
+        out = self.response_stream
+        if out.state == IDLE:
+            rendered = render_value(data, self.status, self._response_headers)
+            assert rendered is not None  # str or bytes: never a Response
+            await out.send_all(*rendered)
         else:
             body = data.encode("utf-8") if isinstance(data, str) else data
-            await self._stream({"type": "http.response.body", "body": body, "more_body": False})
+            await out({"type": "http.response.body", "body": body, "more_body": False})
 
     def after_response(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         """Call ``func(*args, **kwargs)`` once the response has been sent in full.
@@ -384,9 +406,17 @@ class Application(HTTPRequest):
             self._needs_end = True
         self._after.append(functools.partial(func, *args, **kwargs))
 
-    async def _run_after_response(self) -> None:
-        assert self._after is not None
-        for call in self._after:
+    def run_while_responding(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run ``work`` in a task of its own, cancelled when the request is over."""
+        task = asyncio.ensure_future(work)
+        if self._background is None:
+            self._background = []
+            self._needs_end = True
+        self._background.append(task)
+        return task
+
+    async def _run_after_response(self, calls: list[Callable[[], Any]]) -> None:
+        for call in calls:
             try:
                 if inspect.iscoroutinefunction(call):
                     await call()
@@ -402,92 +432,45 @@ class Application(HTTPRequest):
                     exc_info=exc,
                 )
 
-    async def _watch_disconnect(self, view: asyncio.Task[Any] | None) -> None:
-        """Wait for ``http.disconnect`` while the view streams; then stop the view."""
+    def _watch_disconnect(self) -> None:
+        """Stop the view (it is streaming) once the client has gone."""
+        if self._watching:
+            return
+        self._watching = True
+        reader = self.request_body()  # NOTE: made before the watcher runs: see request_body()
+        view = asyncio.current_task()
+        self.run_while_responding(self._stop_when_gone(reader, view))
+
+    async def _stop_when_gone(self, reader: RequestBody, view: asyncio.Task[Any] | None) -> None:
         try:
-            if not self._stream_consumed:
-                with contextlib.suppress(HTTPError):  # too large to keep: dropped below
-                    await self.body()  # kept: the view may still ask for it
-            elif not (self._body_complete or self._body is not None):
-                self._watcher = None  # the view reads the body: watch from the next send
-                return
-            while (await self._receive())["type"] != "http.disconnect":
-                pass
-        except ClientDisconnect:
-            pass
+            await reader.wait_disconnect()
         except Exception:  # receive() itself failed: nothing left to watch
             return
         self._client_gone = True
-        if self._stream.state != "DONE" and view is not None:
+        if view is not None and self.response_stream.state != DONE:
             view.cancel()
             self._cancelled = view
 
     async def _end(self, answered: bool) -> None:
         """Run ``after_response()`` work (if the view answered), then clean up."""
-        if answered and self._after is not None and self._stream.state == "DONE":
-            await self._run_after_response()  # not if the client left
-        for task in (self._watcher, self._pinger):
-            if task is not None and not task.done():
+        if answered and self._after is not None and self.response_stream.state == DONE:
+            await self._run_after_response(self._after)  # not if the client left
+        for task in self._background or ():
+            if not task.done():
                 task.cancel()
         if self._cancelled is not None and self._cancelled is asyncio.current_task():
             # NOTE: Python 3.11+ counts cancellations; take ours back, it was handled.
-            uncancel = getattr(self._cancelled, "uncancel", None)
-            if uncancel is not None:
-                uncancel()
+            self._cancelled.uncancel()
         if self._form is not None:
             await self._form.close()
 
-    # -- results and errors ----------------------------------------------
-
-    async def _send_result(self, result: Any) -> None:
-        rendered = self._render(result)
-        if rendered is None:
-            await self._send_response(result)
-        else:
-            await self._stream.send_all(*rendered)
-
-    def _render(self, result: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
-        """(status, headers, body) for a plain return value; None for a Response."""
-        if isinstance(result, str):
-            body = result.encode("utf-8")
-            content_type = _TEXT
-        elif isinstance(result, bytes):
-            body, content_type = result, _OCTETS
-        elif isinstance(result, dict | list):
-            body, content_type = json_dumps(result), _JSON
-        elif result is None:
-            status = 204 if self.status == 200 else self.status
-            headers = self._response_headers.raw if self._response_headers else []
-            if status >= 200 and status not in (204, 304):  # as Response(status=...) does
-                headers.append((b"content-length", b"0"))
-            return status, headers, b""
-        elif isinstance(result, Response):
-            return None
-        else:
-            raise TypeError(
-                f"{type(self).__name__} returned {type(result).__name__}; "
-                "return str, bytes, dict, list, None or a Response"
-            )
-        size = len(body)
-        length = _LENGTH_HEADERS.get(size) or _length_header(size)
-        if self._response_headers is None:
-            headers = [content_type, length]
-        else:
-            headers = self._response_headers.raw
-            if all(name != b"content-type" for name, _ in headers):
-                headers.append(content_type)
-            headers.append(length)
-        return self.status, headers, body
+    # -- returned Responses and errors ---------------------------------------
 
     async def _send_response(self, response: Response) -> None:
-        if self._response_headers:
-            own = {name for name, _ in response.headers.raw}
-            response.headers.raw.extend(
-                pair
-                for pair in self._response_headers.raw
-                if pair[0] == b"set-cookie" or pair[0] not in own
-            )
-        await response(self.scope, self._receive, self._stream)
+        """Send a returned ``Response``, with the view's headers on a copy of its own."""
+        extra = self._response_headers.raw if self._response_headers else None
+        out = self._response = ResponseStream.for_scope(self._send, self.scope, extra)
+        await response(self.scope, self._receive_for(response), out)
 
     async def handle_error(self, exc: Exception) -> Response:
         """Turn an exception into a response. Override to render your own.
@@ -518,7 +501,7 @@ class Application(HTTPRequest):
                 self.scope["path"],
                 exc_info=exc,
             )
-        if self._stream.state != "IDLE":
+        if self.response_started:
             # Too late for an error page: let the server abort the connection.
             raise exc
         try:
@@ -531,6 +514,16 @@ class Application(HTTPRequest):
         except Exception as inner:
             logger.error("Exception in %s.handle_error", type(self).__name__, exc_info=inner)
             response = PlainTextResponse("Internal Server Error", status=500)
-        if self._stream.state != "IDLE":
+        if self.response_started:
             return
-        await response(self.scope, self._receive, self._stream)
+        out = self._response = ResponseStream.for_scope(self._send, self.scope)
+        await response(self.scope, self._receive_for(response), out)
+
+    def _receive_for(self, response: Response) -> Receive:
+        """The ``receive`` a response gets: it only learns of the client leaving.
+
+        Body chunks read meanwhile stay with the view's ``RequestBody``.
+        """
+        if type(response).__call__ is Response.__call__:
+            return self._receive  # PERF: a whole Response never reads it: no RequestBody
+        return self.request_body().receive_disconnect

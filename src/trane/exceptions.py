@@ -58,6 +58,14 @@ class ClientDisconnect(TraneError):
     """
 
 
+class BodyNotWanted(ClientDisconnect):
+    """The response to a HEAD request is complete once its headers are out.
+
+    Raised by a further ``more_body=True`` body (``self.send()``, a streaming
+    iterator), so the view or iterator stops as quietly as for a gone client.
+    """
+
+
 class WebSocketDisconnect(TraneError):
     """The WebSocket peer disconnected; ``code`` is the close code."""
 

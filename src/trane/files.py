@@ -20,7 +20,6 @@ extension. HEAD gets the same headers and no body.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import mimetypes
 import os
 import re
@@ -33,7 +32,7 @@ from urllib.parse import quote
 
 from .datastructures import Headers
 from .exceptions import HTTPError
-from .responses import Response, _wait_for_disconnect
+from .responses import Response, response_stream, until_disconnect
 from .types import Receive, Scope, Send
 
 #: Past this many ranges in one header the whole file is sent instead.
@@ -199,7 +198,7 @@ class FileResponse(Response):
             info = await asyncio.to_thread(_stat_file, self.path)
         size = info.st_size
         method = scope.get("method", "GET")
-        head = method == "HEAD"
+        out = response_stream(send, scope)
         request = Headers(scope.get("headers", []))
         etag = f'"{info.st_mtime_ns:x}-{size:x}"'
         headers = self.headers.raw[:]
@@ -215,8 +214,7 @@ class FileResponse(Response):
         if self.status == 200 and method in ("GET", "HEAD"):
             if self._not_modified(request, etag, info.st_mtime):
                 kept = [pair for pair in headers if pair[0] not in _NOT_IN_304]
-                await send({"type": "http.response.start", "status": 304, "headers": kept})
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                await out.send_all(304, kept, b"")
                 return
             range_header: str | None = request.get("range")
             if range_header is not None and self._if_range_holds(request, etag, info.st_mtime):
@@ -225,8 +223,7 @@ class FileResponse(Response):
         if ranges == []:
             headers = [pair for pair in headers if pair[0] not in _NOT_IN_304]
             headers += [(b"content-range", b"bytes */%d" % size), (b"content-length", b"0")]
-            await send({"type": "http.response.start", "status": 416, "headers": headers})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await out.send_all(416, headers, b"")
             return
         if ranges is None:
             ranges = [(0, size)]
@@ -263,27 +260,18 @@ class FileResponse(Response):
                 (b"content-length", b"%d" % length),
             ]
 
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        if head or size == 0:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await out({"type": "http.response.start", "status": status, "headers": headers})
+        if out.done:  # a HEAD response: complete with its headers
+            return
+        if size == 0:
+            await out({"type": "http.response.body", "body": b"", "more_body": False})
             return
         if status != 206 and "http.response.pathsend" in scope.get("extensions", {}):
             path = os.path.abspath(self.path)  # noqa: ASYNC240 (no I/O: string work)
-            await send({"type": "http.response.pathsend", "path": path})
+            await out({"type": "http.response.pathsend", "path": path})
             return
         # The client may leave in the middle of a large file: stop reading then.
-        sender = asyncio.ensure_future(self._send_parts(send, parts, closing))
-        watcher = asyncio.ensure_future(_wait_for_disconnect(receive))
-        try:
-            await asyncio.wait({sender, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            watcher.cancel()
-            if not sender.done():
-                sender.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sender
-        if sender.done() and not sender.cancelled():
-            sender.result()
+        await until_disconnect(self._send_parts(out, parts, closing), scope, receive)
 
     async def _send_parts(
         self, send: Send, parts: list[tuple[bytes, int, int]], closing: bytes

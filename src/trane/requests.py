@@ -1,15 +1,30 @@
-"""The request side shared by ``Application`` and ``WebSocketApplication``.
+"""The request side shared by ``Application`` and ``WebSocketApplication``: trane's one way in.
 
+How this works
+--------------
 ``HTTPConnection`` is a mixin over ``self.scope``: every property is computed
 on first access and cached on the instance (``_lazy``), so a view that reads
-nothing pays nothing. ``HTTPRequest`` adds the body: ``body()``, ``json()``
-and ``stream()`` read ``http.request`` messages from ``receive`` at most once,
-counting the bytes actually received against ``max_body_size``.
+nothing pays nothing. ``HTTPRequest`` adds the body: ``body()``, ``json()``,
+``form()`` and ``stream()``, counting the bytes actually received against
+``max_body_size``.
+
+Per request one ``RequestBody`` owns the server's ``receive``. It files each
+message it reads: body chunks into a buffer until someone asks for them,
+``http.disconnect`` as a flag. The view's body readers take chunks from it;
+whoever watches for the client leaving (a view that streams, a streaming
+response, a file, an event stream) waits on it, and the chunks it has to
+take meanwhile stay buffered for the view, so nothing a view may read is
+lost. When two of them wait at once, only one calls ``receive``; the others
+wait for what it files. After ``http.disconnect`` nobody calls ``receive``.
+A body that arrives whole in one message is taken straight from ``receive``
+without a ``RequestBody`` (the common case; see ``body()``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from http.cookies import _unquote
 from typing import Any, ClassVar, Generic, TypeVar, overload
@@ -17,7 +32,7 @@ from typing import Any, ClassVar, Generic, TypeVar, overload
 from .datastructures import URL, Headers, QueryParams
 from .exceptions import ClientDisconnect, HTTPError
 from .forms import SPOOL_SIZE, FormData, parse_form
-from .types import Receive, Scope
+from .types import Message, Receive, Scope
 
 T = TypeVar("T")
 
@@ -150,6 +165,92 @@ class HTTPConnection:
         return root_path + path
 
 
+class RequestBody:
+    """The one reader of ``receive`` for a request (see the module docstring)."""
+
+    __slots__ = (
+        "_chunks",
+        "_limit",
+        "_pulling",
+        "_receive",
+        "complete",
+        "disconnected",
+        "received",
+        "too_large",
+    )
+
+    def __init__(self, receive: Receive, limit: int | None, complete: bool = False) -> None:
+        self._receive = receive
+        self._limit = limit
+        self._chunks: deque[bytes] = deque()
+        self._pulling: asyncio.Future[None] | None = None
+        #: Bytes received so far (buffered or handed out).
+        self.received = 0
+        #: The last ``http.request`` message has been read.
+        self.complete = complete
+        #: ``http.disconnect`` has been read.
+        self.disconnected = False
+        #: More than ``limit`` bytes came: what comes is dropped, readers get 413.
+        self.too_large = False
+
+    def file(self, message: Message) -> None:
+        """Take in one message read from the server."""
+        kind = message["type"]
+        if kind == "http.request":
+            chunk = message.get("body", b"")
+            if chunk and not self.too_large:
+                self.received += len(chunk)
+                if self._limit is not None and self.received > self._limit:
+                    self.too_large = True
+                    self._chunks.clear()
+                else:
+                    self._chunks.append(chunk)
+            if not message.get("more_body", False):
+                self.complete = True
+        elif kind == "http.disconnect":
+            self.disconnected = True
+
+    async def _pull(self) -> None:
+        """Read and file one message, or wait while another reader does."""
+        pulling = self._pulling
+        if pulling is not None:
+            # NOTE: asyncio.wait, not await: being cancelled must not cancel theirs.
+            await asyncio.wait((pulling,))
+            return
+        pulling = self._pulling = asyncio.get_running_loop().create_future()
+        try:
+            self.file(await self._receive())
+        finally:
+            self._pulling = None
+            pulling.set_result(None)  # the others look again (and pull, if it failed)
+
+    async def chunk(self) -> bytes | None:
+        """The next body chunk; None once the body is complete.
+
+        Raises 413 past the limit and ``ClientDisconnect`` if the client left first.
+        """
+        while True:
+            if self._chunks:
+                return self._chunks.popleft()
+            if self.too_large:
+                raise HTTPError(413, f"Request body larger than {self._limit} bytes")
+            if self.complete:
+                return None
+            if self.disconnected:
+                raise ClientDisconnect()
+            await self._pull()
+
+    async def wait_disconnect(self) -> None:
+        """Return once the client has gone; body chunks read meanwhile stay buffered."""
+        while not self.disconnected:
+            await self._pull()
+
+    async def receive_disconnect(self) -> Message:
+        """A ``receive`` for responses that only watch for the client leaving."""
+        await self.wait_disconnect()
+        return {"type": "http.disconnect"}
+
+
 class HTTPRequest(HTTPConnection):
     """Adds body reading to ``HTTPConnection``."""
 
@@ -167,8 +268,8 @@ class HTTPRequest(HTTPConnection):
 
     _receive: Receive
     _body: bytes | None = None
-    _stream_consumed: bool = False
-    _body_complete: bool = False
+    _reader: RequestBody | None = None
+    _body_started: bool = False
     _form: FormData | None = None
     #: Set once the request leaves work for its end (uploads to close, tasks...).
     _needs_end: bool = False
@@ -191,41 +292,61 @@ class HTTPRequest(HTTPConnection):
             if len(digits) > len(str(limit)) or int(digits) > limit:
                 raise HTTPError(413, f"Request body larger than {limit} bytes")
 
+    def request_body(self) -> RequestBody:
+        """The request's one reader of ``receive``, made on first use.
+
+        NOTE: made before anything else may read concurrently (a disconnect
+        watcher, a streaming response), so that ``body()``'s fast path, which
+        reads ``receive`` itself, never runs beside it.
+        """
+        reader = self._reader
+        if reader is None:
+            reader = self._reader = RequestBody(
+                self._receive, self.max_body_size, complete=self._body is not None
+            )
+        return reader
+
     async def stream(self) -> AsyncIterator[bytes]:
         """The body chunk by chunk, as it arrives; raises 413 past the limit."""
         if self._body is not None:
             if self._body:
                 yield self._body
             return
-        if self._stream_consumed:
+        if self._body_started:
             raise RuntimeError("the request body stream has already been consumed")
-        self._stream_consumed = True
+        self._body_started = True
         self._check_declared_length()
-        limit = self.max_body_size
-        received = 0
-        receive = self._receive
-        while True:
-            message = await receive()
-            kind = message["type"]
-            if kind == "http.request":
-                chunk = message.get("body", b"")
-                if chunk:
-                    received += len(chunk)
-                    if limit is not None and received > limit:
-                        raise HTTPError(413, f"Request body larger than {limit} bytes")
-                    yield chunk
-                if not message.get("more_body", False):
-                    self._body_complete = True
-                    return
-            elif kind == "http.disconnect":
-                raise ClientDisconnect()
+        reader = self.request_body()
+        while (chunk := await reader.chunk()) is not None:
+            yield chunk
 
     async def body(self) -> bytes:
         """The whole body, read once and cached."""
-        if self._body is None:
+        body: bytes | None = self._body
+        if body is not None:
+            return body
+        if self._reader is None and not self._body_started:
+            # PERF: a body that comes whole in one message (the common case)
+            # is taken straight from receive(), with no RequestBody.
+            self._body_started = True
+            self._check_declared_length()
+            message = await self._receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                body = message.get("body", b"")
+                limit = self.max_body_size
+                if limit is not None and len(body) > limit:
+                    raise HTTPError(413, f"Request body larger than {limit} bytes")
+                self._body = body
+                return body
+            reader = self.request_body()
+            reader.file(message)
+            chunks = []
+            while (chunk := await reader.chunk()) is not None:
+                chunks.append(chunk)
+        else:
             chunks = [chunk async for chunk in self.stream()]
-            self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        return self._body
+        body = self._body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return body
 
     async def json(self) -> Any:
         """The body parsed as JSON; 400 for a wrong Content-Type or bad JSON."""

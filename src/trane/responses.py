@@ -1,23 +1,36 @@
-"""Response classes and the response state machine.
+"""Response classes and the response state machine: trane's one way out.
 
-Theory of operation
--------------------
-Every HTTP response trane writes, declarative or imperative, passes through
-one ``ResponseStream``: a wrapper around the server's ``send`` that checks
-each message against a transition table before letting it out::
+How this works
+--------------
+Every HTTP response message trane writes (returned values, ``Response``
+objects, streams, files, server-sent events, error pages, 304/416 answers)
+passes through one ``ResponseStream``: a wrapper around the server's ``send``
+that checks each message against a transition table before letting it out::
 
     IDLE --http.response.start--> STARTED --body(more_body=True)--> STARTED
                                   STARTED --body(more_body=False)-> DONE
-                                  STARTED --http.response.pathsend-> DONE
+                                  STARTED --pathsend/zerocopysend--> DONE
+           (with trailers: ... body(more_body=False) -> TRAILERS --trailers--> DONE)
 
 A message with no entry in the table raises ``ResponseStateError`` naming the
-state and the message, so "two starts", "body before start" and "anything
-after the end" are all caught at the place they happen. The same wrapper
-blanks bodies for HEAD requests, so every response class gets HEAD right
-(same headers, Content-Length included, no body) without knowing of it.
+state and the message, so "two starts", "body before start", "anything after
+the end" and "an extension the server did not offer" are all caught where
+they happen. The same wrapper owns HEAD: a HEAD response is complete once its
+headers are out, so the stream sends the final empty body itself; a later
+final body is absorbed, and a later ``more_body=True`` body raises
+``BodyNotWanted`` (a ``ClientDisconnect``), which ends a streaming view or
+iterator as quietly as a client that left. A server that speaks ASGI spec 2.4
+raises ``OSError`` for a send to a gone client: the stream turns that into
+``ClientDisconnect`` too.
 
 A ``Response`` is a plain object a view returns; it is also an ASGI 3 app,
-``await response(scope, receive, send)``, so it can be sent anywhere.
+``await response(scope, receive, send)``. Sent on its own it wraps ``send``
+in a ``ResponseStream`` itself, so the rules hold wherever it is sent. A view
+sending a returned value whole (``Application``'s fast path) does not make a
+stream, but sends the same two messages ``send_all()`` sends, by the same rules.
+Responses that stream (``StreamingResponse``, files, events) stop when the
+client leaves: ``until_disconnect()`` races them against ``http.disconnect``
+where the server cannot tell through ``send``.
 """
 
 from __future__ import annotations
@@ -27,77 +40,109 @@ import contextlib
 import inspect
 import json
 import re
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
 from .datastructures import MutableHeaders, encode_header
-from .exceptions import ResponseStateError
+from .exceptions import BodyNotWanted, ClientDisconnect, ResponseStateError
 from .types import Message, Receive, Scope, Send
 
+#: The states of a ``ResponseStream``.
 IDLE: Final = "IDLE"
 STARTED: Final = "STARTED"
+TRAILERS: Final = "TRAILERS"
 DONE: Final = "DONE"
 
+_START: Final = "http.response.start"
+_BODY: Final = "http.response.body"
 _MORE: Final = "http.response.body (more_body=True)"
 _LAST: Final = "http.response.body (more_body=False)"
+_ZEROCOPY_MORE: Final = "http.response.zerocopysend (more_body=True)"
+_ZEROCOPY_LAST: Final = "http.response.zerocopysend (more_body=False)"
+_PATHSEND: Final = "http.response.pathsend"
+_TRAILERS_MORE: Final = "http.response.trailers (more_trailers=True)"
+_TRAILERS_LAST: Final = "http.response.trailers (more_trailers=False)"
 
 _TRANSITIONS: Final[dict[tuple[str, str], str]] = {
-    (IDLE, "http.response.start"): STARTED,
+    (IDLE, _START): STARTED,
     (STARTED, _MORE): STARTED,
     (STARTED, _LAST): DONE,
-    (STARTED, "http.response.pathsend"): DONE,
+    (STARTED, _PATHSEND): DONE,
+    (STARTED, _ZEROCOPY_MORE): STARTED,
+    (STARTED, _ZEROCOPY_LAST): DONE,
+    (TRAILERS, _TRAILERS_MORE): TRAILERS,
+    (TRAILERS, _TRAILERS_LAST): DONE,
+}
+
+#: Message types that are ASGI extensions: sent only where the scope offers them.
+_EXTENSIONS: Final = {
+    "http.response.pathsend": "http.response.pathsend",
+    "http.response.zerocopysend": "http.response.zerocopysend",
+    "http.response.trailers": "http.response.trailers",
 }
 
 _WHY: Final[dict[str, str]] = {
     IDLE: "the response has not started: send http.response.start first",
     STARTED: "the response has already started",
+    TRAILERS: "the body is complete: only http.response.trailers may follow",
     DONE: "the response is already complete; nothing may follow it",
 }
 
 
+def _event(message: Message) -> str:
+    """The transition-table name of ``message``."""
+    kind = message["type"]
+    if kind == _BODY:
+        return _MORE if message.get("more_body", False) else _LAST
+    if kind == "http.response.zerocopysend":
+        return _ZEROCOPY_MORE if message.get("more_body", False) else _ZEROCOPY_LAST
+    if kind == "http.response.trailers":
+        return _TRAILERS_MORE if message.get("more_trailers", False) else _TRAILERS_LAST
+    if kind in (_START, _PATHSEND):
+        return kind  # type: ignore[no-any-return]
+    raise ResponseStateError(f"unknown HTTP response message type {kind!r}")
+
+
 class ResponseStream:
-    """The server's ``send``, guarded by the transition table above."""
+    """The server's ``send``, guarded by the transition table above.
 
-    __slots__ = ("_send", "head", "state", "status")
+    ``extra_headers`` (a view's own headers and cookies) are added to the
+    start message's headers on a copy: a returned ``Response`` is never changed.
+    """
 
-    def __init__(self, send: Send, head: bool = False) -> None:
+    __slots__ = ("_send", "extensions", "extra_headers", "head", "state", "status", "trailers")
+
+    def __init__(
+        self,
+        send: Send,
+        head: bool = False,
+        extensions: Mapping[str, Any] | None = None,
+        extra_headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
         self._send = send
         self.head = head
+        self.extensions = extensions or {}
+        self.extra_headers = extra_headers
         self.state: str = IDLE
         self.status = 0
+        self.trailers = False
 
-    async def send_all(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-        """Send a whole response: start, then the body (none for HEAD), then nothing.
+    @classmethod
+    def for_scope(
+        cls, send: Send, scope: Scope, extra_headers: list[tuple[bytes, bytes]] | None = None
+    ) -> ResponseStream:
+        """A stream for the response to ``scope`` (its method, its extensions)."""
+        return cls(send, scope.get("method") == "HEAD", scope.get("extensions"), extra_headers)
 
-        PERF: takes IDLE -> STARTED -> DONE in one step, without building an
-        event per message.
-        """
-        if self.state != IDLE:
-            raise ResponseStateError(f"cannot send http.response.start now: {_WHY[self.state]}")
-        self.state = DONE
-        self.status = status
-        send = self._send
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if self.head else body})
-
-    async def __call__(self, message: Message) -> None:
-        kind = message["type"]
-        if kind == "http.response.body":
-            event = _MORE if message.get("more_body", False) else _LAST
-            if self.head and message.get("body"):
-                message = {**message, "body": b""}
-        else:
-            event = kind
-        try:
-            self.state = _TRANSITIONS[self.state, event]
-        except KeyError:
-            raise ResponseStateError(f"cannot send {event} now: {_WHY[self.state]}") from None
-        if event == "http.response.start":
-            self.status = message["status"]
-        await self._send(message)
+    @classmethod
+    def sent(cls) -> ResponseStream:
+        """A stream whose response went out without it: it refuses everything."""
+        stream = cls(_refuse)
+        stream.state = DONE
+        return stream
 
     @property
     def started(self) -> bool:
@@ -106,6 +151,119 @@ class ResponseStream:
     @property
     def done(self) -> bool:
         return self.state == DONE
+
+    async def send_all(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        """Send a whole response: start, then the body (none for HEAD), then nothing."""
+        if self.state != IDLE:
+            raise ResponseStateError(f"cannot send {_START} now: {_WHY[self.state]}")
+        self.state = DONE
+        self.status = status
+        if self.extra_headers:
+            headers = self._merged(headers)
+        await self._send({"type": _START, "status": status, "headers": headers})
+        await self._send({"type": _BODY, "body": b"" if self.head else body})
+
+    async def __call__(self, message: Message) -> None:
+        event = _event(message)
+        if event != _MORE and event != _LAST and event != _START:
+            self._check_offered(message["type"])
+        state = self.state
+        try:
+            self.state = _TRANSITIONS[state, event]
+        except KeyError:
+            self._refuse(state, event, message)
+            return  # the end of a HEAD response that is already complete
+        if event == _START:
+            self.status = message["status"]
+            if self.extra_headers:
+                message = {**message, "headers": self._merged(message["headers"])}
+            if message.get("trailers", False):
+                self._check_offered("http.response.trailers")
+                self.trailers = True
+            await self._out(message)
+            if self.head:  # NOTE: a HEAD response is complete once its headers are out
+                self.state = DONE
+                await self._out({"type": _BODY, "body": b""})
+            return
+        if event == _LAST and self.trailers:
+            self.state = TRAILERS
+        await self._out(message)
+
+    async def _out(self, message: Message) -> None:
+        try:
+            await self._send(message)
+        except OSError as exc:  # ASGI spec 2.4: a send to a gone client
+            raise ClientDisconnect() from exc
+
+    def _refuse(self, state: str, event: str, message: Message) -> None:
+        if state == DONE and self.head and event in (_LAST, _PATHSEND, _ZEROCOPY_LAST):
+            return
+        if state == DONE and self.head and event in (_MORE, _ZEROCOPY_MORE):
+            raise BodyNotWanted()
+        raise ResponseStateError(f"cannot send {event} now: {_WHY[state]}")
+
+    def _check_offered(self, kind: str) -> None:
+        if _EXTENSIONS[kind] not in self.extensions:
+            raise ResponseStateError(
+                f"cannot send {kind}: the server did not offer the {_EXTENSIONS[kind]!r} "
+                "extension in scope['extensions']"
+            )
+
+    def _merged(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        """``headers`` plus the extra ones they lack (every ``Set-Cookie``), as a new list."""
+        own = {name for name, _ in headers}
+        extra = self.extra_headers or []
+        return [
+            *headers,
+            *(pair for pair in extra if pair[0] == b"set-cookie" or pair[0] not in own),
+        ]
+
+
+async def _refuse(message: Message) -> None:
+    raise ResponseStateError(f"cannot send {message['type']}: {_WHY[DONE]}")
+
+
+def speaks_spec_2_4(scope: Scope) -> bool:
+    """Whether the server raises ``OSError`` for a send to a gone client (ASGI spec 2.4+)."""
+    version = str(scope.get("asgi", {}).get("spec_version", "2.0"))
+    major, _, minor = version.partition(".")
+    try:
+        return (int(major), int(minor or 0)) >= (2, 4)
+    except ValueError:
+        return False
+
+
+async def until_disconnect(produce: Awaitable[None], scope: Scope, receive: Receive) -> None:
+    """Await ``produce`` (a response's sending) unless the client leaves first.
+
+    Where the server cannot tell of a gone client through ``send`` (ASGI spec
+    before 2.4), ``produce`` runs in a task raced against ``http.disconnect``
+    from ``receive``; when the client leaves first it is cancelled (its
+    ``finally`` blocks run) and this returns. With spec 2.4 ``send`` raises.
+    """
+    if speaks_spec_2_4(scope):
+        with contextlib.suppress(ClientDisconnect):
+            await produce
+        return
+    producer = asyncio.ensure_future(produce)
+    watcher = asyncio.ensure_future(wait_for_disconnect(receive))
+    try:
+        await asyncio.wait({producer, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+        if not producer.done():
+            producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await producer  # the producer's finally blocks run now
+    if not producer.cancelled():
+        with contextlib.suppress(ClientDisconnect):
+            producer.result()
+
+
+async def wait_for_disconnect(receive: Receive) -> None:
+    """Read ``receive`` until ``http.disconnect``."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 # -- cookies -------------------------------------------------------------
@@ -238,10 +396,7 @@ class Response:
         self.set_cookie(key, "", max_age=0, expires=0, path=path, domain=domain, **options)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send(
-            {"type": "http.response.start", "status": self.status, "headers": self.headers.raw}
-        )
-        await send({"type": "http.response.body", "body": self.body, "more_body": False})
+        await response_stream(send, scope).send_all(self.status, self.headers.raw, self.body)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status!r})"
@@ -305,6 +460,65 @@ class JSONResponse(Response):
         return json_dumps(content)
 
 
+# -- returned values -------------------------------------------------------
+
+TEXT_PLAIN: Final = (b"content-type", b"text/plain; charset=utf-8")
+OCTET_STREAM: Final = (b"content-type", b"application/octet-stream")
+APPLICATION_JSON: Final = (b"content-type", b"application/json")
+
+# PERF: formatting a Content-Length costs as much as the rest of a small
+# response's headers; those of the small bodies most answers have are made
+# once each (at most 1024 of them) and reused.
+LENGTH_HEADERS: Final[dict[int, tuple[bytes, bytes]]] = {}
+
+
+def length_header(size: int) -> tuple[bytes, bytes]:
+    """The ``Content-Length`` header pair for ``size`` (cached below 1024)."""
+    header = (b"content-length", b"%d" % size)
+    if size < 1024:
+        LENGTH_HEADERS[size] = header
+    return header
+
+
+def render_value(
+    value: Any, status: int, headers: MutableHeaders | None
+) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+    """(status, headers, body) for a value a view returned; None for a ``Response``.
+
+    ``str`` is text, ``bytes`` octets, ``dict``/``list`` JSON, ``None`` no body
+    (204 unless another status was set). ``headers`` are the view's own: the
+    content type and length are added to them unless already there.
+    """
+    if isinstance(value, str):
+        body = value.encode("utf-8")
+        content_type = TEXT_PLAIN
+    elif isinstance(value, bytes):
+        body, content_type = value, OCTET_STREAM
+    elif isinstance(value, dict | list):
+        body, content_type = json_dumps(value), APPLICATION_JSON
+    elif value is None:
+        status = 204 if status == 200 else status
+        raw = headers.raw if headers else []
+        if status >= 200 and status not in (204, 304):  # as Response(status=...) does
+            raw.append((b"content-length", b"0"))
+        return status, raw, b""
+    elif isinstance(value, Response):
+        return None
+    else:
+        raise TypeError(
+            f"returned {type(value).__name__}; return str, bytes, dict, list, None or a Response"
+        )
+    size = len(body)
+    length = LENGTH_HEADERS.get(size) or length_header(size)
+    if headers is None:
+        return status, [content_type, length], body
+    raw = headers.raw
+    if all(name != b"content-type" for name, _ in raw):
+        raw.append(content_type)
+    raw.append(length)
+    return status, raw, body
+
+
 # A scheme is letters, digits, "+", "-", "." before the first ":"; browsers
 # drop ASCII tab/newline and leading control characters/spaces first.
 _URL_JUNK = re.compile(r"[\x00-\x20\x7f]")
@@ -362,16 +576,21 @@ class StreamingResponse(Response):
             for chunk in content:
                 yield chunk if isinstance(chunk, bytes) else chunk.encode(self.charset)
 
-    async def _stream(self, send: Send) -> None:
-        await send(
-            {"type": "http.response.start", "status": self.status, "headers": self.headers.raw}
-        )
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        out = response_stream(send, scope)
+        await out({"type": _START, "status": self.status, "headers": self.headers.raw})
+        if out.done:  # a HEAD response: complete with its headers, nothing to produce
+            await close_iterator(self.content)
+            return
+        await until_disconnect(self._send_body(out), scope, receive)
+
+    async def _send_body(self, out: ResponseStream) -> None:
         chunks = self._chunks()
         sent = 0
         try:
             async for chunk in chunks:
                 if chunk:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    await out({"type": _BODY, "body": chunk, "more_body": True})
                     sent += 1
                     if not sent & 15:
                         # NOTE: servers drop sends to a gone client without
@@ -381,23 +600,14 @@ class StreamingResponse(Response):
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
             await close_iterator(self.content)
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await out({"type": _BODY, "body": b"", "more_body": False})
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        stream = asyncio.ensure_future(self._stream(send))
-        watcher = asyncio.ensure_future(_wait_for_disconnect(receive))
-        try:
-            done, _ = await asyncio.wait({stream, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            watcher.cancel()
-            if not stream.done():
-                stream.cancel()
-        if stream in done:
-            stream.result()
-            return
-        # The client left: let the generator's finally blocks run, then stop.
-        with contextlib.suppress(asyncio.CancelledError):
-            await stream
+
+def response_stream(send: Send, scope: Scope) -> ResponseStream:
+    """``send`` itself if it is a ``ResponseStream`` already, else one around it."""
+    if isinstance(send, ResponseStream):
+        return send
+    return ResponseStream.for_scope(send, scope)
 
 
 async def close_iterator(content: object) -> None:
@@ -409,14 +619,11 @@ async def close_iterator(content: object) -> None:
         content.close()  # not left for the garbage collector
 
 
-async def _wait_for_disconnect(receive: Receive) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
-
-
 __all__ = [
+    "DONE",
+    "IDLE",
+    "STARTED",
+    "TRAILERS",
     "HTMLResponse",
     "JSONResponse",
     "PlainTextResponse",
@@ -425,4 +632,5 @@ __all__ = [
     "ResponseStream",
     "StreamingResponse",
     "format_cookie",
+    "render_value",
 ]

@@ -296,8 +296,8 @@ class Route(BaseRoute):
 
     def __init__(self, path: str, cls: Any, name: str | None = None) -> None:
         super().__init__(path, _as_double_callable(cls), name)
-        handlers = getattr(cls, "_handlers", None)
-        self.methods = frozenset(handlers) if handlers else None
+        allowed = getattr(cls, "allowed_methods", None)
+        self.methods = allowed() if callable(allowed) else None
 
 
 class WebSocketRoute(BaseRoute):

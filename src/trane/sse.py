@@ -10,7 +10,9 @@ An event is a few ``field: value`` lines and a blank line::
 proxies keep the connection open. The iterator runs in a task of its own and
 is closed (its ``finally`` blocks run) as soon as the client disconnects.
 Views stream events imperatively with ``await self.send_event(...)`` and read
-the ``Last-Event-ID`` a reconnecting browser sends as ``self.last_event_id``.
+the ``Last-Event-ID`` a reconnecting browser sends as ``self.last_event_id``
+(``EventStreamMixin``, a base of ``Application``). Both send through the
+``ResponseStream`` like every response, so HEAD ends with the headers.
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ import contextlib
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from .responses import ResponseStream, StreamingResponse, close_iterator, json_dumps
-from .types import Send
+from .responses import STARTED, ResponseStream, StreamingResponse, close_iterator, json_dumps
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+    from .datastructures import Headers, MutableHeaders
 
 PING: Final = b": ping\n\n"
 _LINES: Final = re.compile(r"\r\n|\r|\n")
@@ -110,7 +116,7 @@ async def keep_alive(out: ResponseStream, interval: float) -> None:
     """Send a ``: ping`` comment every ``interval`` seconds while ``out`` streams."""
     while True:
         await asyncio.sleep(interval)
-        if out.state != "STARTED":
+        if out.state != STARTED:
             return
         try:
             await out({"type": "http.response.body", "body": PING, "more_body": True})
@@ -164,10 +170,7 @@ class EventSourceResponse(StreamingResponse):
             await close_iterator(self.content)
         await queue.put(_END)
 
-    async def _stream(self, send: Send) -> None:
-        await send(
-            {"type": "http.response.start", "status": self.status, "headers": self.headers.raw}
-        )
+    async def _send_body(self, out: ResponseStream) -> None:
         # NOTE: the iterator runs in a task of its own, so waiting for it can
         # time out (for a ping) without cancelling it mid-event.
         queue: asyncio.Queue[object] = asyncio.Queue(maxsize=1)
@@ -177,12 +180,11 @@ class EventSourceResponse(StreamingResponse):
             while True:
                 if getter is None:
                     getter = asyncio.ensure_future(queue.get())
-                if producer.done() and queue.empty() and not getter.done():
-                    producer.result()  # raises what the iterator raised
-                    break  # (unreachable: a producer that returned queued _END)
                 waiting: set[asyncio.Future[Any]] = {getter}
                 if not producer.done():
                     waiting.add(producer)
+                elif not getter.done() and queue.empty():
+                    producer.result()  # raises what the iterator raised
                 done, _ = await asyncio.wait(
                     waiting, timeout=self.ping_interval, return_when=asyncio.FIRST_COMPLETED
                 )
@@ -191,9 +193,9 @@ class EventSourceResponse(StreamingResponse):
                     if item is _END:
                         break
                     assert isinstance(item, bytes)
-                    await send({"type": "http.response.body", "body": item, "more_body": True})
+                    await out({"type": "http.response.body", "body": item, "more_body": True})
                 elif not done:
-                    await send({"type": "http.response.body", "body": PING, "more_body": True})
+                    await out({"type": "http.response.body", "body": PING, "more_body": True})
         finally:
             if getter is not None:
                 getter.cancel()
@@ -201,11 +203,59 @@ class EventSourceResponse(StreamingResponse):
                 producer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await producer
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await out({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+class EventStreamMixin:
+    """``send_event()`` and ``last_event_id`` for views (a base of ``Application``)."""
+
+    #: Seconds between ``: ping`` comments once ``send_event()`` streams; None: never.
+    sse_ping_interval: ClassVar[float | None] = 15.0
+
+    if TYPE_CHECKING:  # what Application provides
+
+        @property
+        def headers(self) -> Headers: ...
+        @property
+        def response_headers(self) -> MutableHeaders: ...
+        @property
+        def response_stream(self) -> ResponseStream: ...
+        @property
+        def response_started(self) -> bool: ...
+        async def send(self, data: str | bytes) -> None: ...
+        def run_while_responding(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
+
+    async def send_event(
+        self,
+        data: Any = None,
+        *,
+        event: str | None = None,
+        id: str | None = None,
+        retry: int | None = None,
+    ) -> None:
+        """Send one server-sent event; the first call starts a ``text/event-stream``."""
+        chunk = format_event(data, event=event, id=id, retry=retry)
+        if self.response_started:
+            await self.send(chunk)
+            return
+        headers = self.response_headers
+        headers.setdefault("content-type", "text/event-stream")
+        for name, value in SSE_HEADERS.items():
+            headers.setdefault(name, value)
+        await self.send(chunk)
+        if self.sse_ping_interval is not None:
+            self.run_while_responding(keep_alive(self.response_stream, self.sse_ping_interval))
+
+    @property
+    def last_event_id(self) -> str | None:
+        """The ``Last-Event-ID`` a reconnecting ``EventSource`` sends, if any."""
+        value: str | None = self.headers.get("last-event-id")
+        return value
 
 
 __all__ = [
     "EventSourceResponse",
+    "EventStreamMixin",
     "ServerSentEvent",
     "encode_event",
     "format_event",

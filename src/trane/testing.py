@@ -106,6 +106,7 @@ class _AppCall:
     def __init__(self, request: httpx.Request) -> None:
         self.request = request
         self.disconnected = asyncio.Event()
+        self.complete = False
         self.start: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self.body: asyncio.Queue[object] = asyncio.Queue()
         self.task: asyncio.Future[None]
@@ -163,14 +164,17 @@ class _Transport(httpx.AsyncBaseTransport):
                 return
             if not call.start.done():
                 raise RuntimeError(f"the app sent {kind} before http.response.start")
+            if call.complete:
+                raise RuntimeError(f"the app sent {kind} after its response was complete")
             if call.disconnected.is_set():
-                return  # as servers do: nobody is listening any more
+                raise OSError("the client has gone")  # as ASGI spec 2.4 asks
             if kind == "http.response.body":
                 body = message.get("body", b"")
                 if body and not head:
                     call.body.put_nowait(bytes(body))
                 if not message.get("more_body", False):
                     call.body.put_nowait(None)
+                    call.complete = True
                     call.disconnected.set()
             else:
                 raise RuntimeError(f"the app sent an unexpected {kind!r} message")
