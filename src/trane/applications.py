@@ -35,7 +35,6 @@ from typing import Any, ClassVar, Final
 
 from .datastructures import MutableHeaders
 from .exceptions import ClientDisconnect, HTTPError, ResponseStateError
-from .lifespan import serve_other_scope
 from .requests import HTTPRequest
 from .responses import (
     PlainTextResponse,
@@ -44,6 +43,7 @@ from .responses import (
     format_cookie,
     json_dumps,
 )
+from .scopes import serve_other_scope
 from .sse import SSE_HEADERS, format_event, keep_alive
 from .types import Receive, Scope, Send
 
