@@ -10,7 +10,8 @@ Serve it with ``python -m trane serve examples.demo:app`` and try::
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import itertools
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -39,9 +40,14 @@ class Items(trane.Application):
         item = await self.json()  # 400 on bad JSON
         return trane.JSONResponse({"item": item, "visits": self._visit()}, status=201)
 
-    def _visit(self) -> int:  # a helper: never dispatched to, whatever the method
-        self.state.visits = self.state.visits + 1 if "visits" in self.state else 1
-        return int(self.state.visits)
+    def _visit(self) -> int | None:  # a helper: never dispatched to, whatever the method
+        # Servers hand each request a shallow copy of the lifespan state, so
+        # `self.state.visits += 1` would count on the copy and be lost; the
+        # counter is an object made at startup, shared by every copy.
+        if "visits" not in self.state:  # no lifespan ran (daphne runs none)
+            return None
+        visits: Iterator[int] = self.state.visits
+        return next(visits)
 
 
 class Count(trane.Application):
@@ -85,7 +91,8 @@ class LegacyApp:
 
 @asynccontextmanager
 async def lifespan(app: trane.Router) -> AsyncIterator[dict[str, Any]]:
-    yield {"started": True}  # reaches every view as self.state
+    # Reaches every view as self.state; the counter is shared, not copied.
+    yield {"started": True, "visits": itertools.count(1)}
 
 
 router = trane.Router(

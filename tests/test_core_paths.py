@@ -231,7 +231,7 @@ async def test_a_verb_patched_after_the_class_is_made_is_served() -> None:
     async def post(self: Any) -> str:
         return "posted"
 
-    Patched.post = post  # type: ignore[attr-defined]
+    Patched.post = post
     assert Child.allowed_methods() == {"GET", "HEAD", "POST", "OPTIONS"}
     del Patched.post  # type: ignore[attr-defined]
     assert Child.allowed_methods() == {"GET", "HEAD", "OPTIONS"}

@@ -13,6 +13,7 @@ from examples import demo, inheritance, legacy
 from asgi import request
 from communicator import Communicator
 from servers import serve
+from trane.testing import TestClient
 
 ALICE = [(b"authorization", b"Bearer s3cret")]
 ADMIN = [(b"authorization", b"Bearer r00t")]
@@ -43,12 +44,15 @@ async def test_demo_hello() -> None:
 
 
 async def test_demo_items() -> None:
-    first = await request(demo.router, "POST", "/items", body=b'{"a": 1}', headers=JSON)
-    assert first.status == 201
-    data = json.loads(first.body)
-    assert data["item"] == {"a": 1}
-    second = await request(demo.router, "POST", "/items", body=b"[]", headers=JSON)
-    assert json.loads(second.body)["visits"] == data["visits"] + 1
+    # The TestClient runs the lifespan and, like uvicorn, hands every request a
+    # shallow copy of its state: the visit counter must survive that.
+    async with TestClient(demo.app) as client:
+        first = await client.post("/items", json={"a": 1})
+        assert (first.status_code, first.json()) == (201, {"item": {"a": 1}, "visits": 1})
+        assert (await client.post("/items", json=[])).json() == {"item": [], "visits": 2}
+    # No lifespan (daphne runs none): no counter, and still no error.
+    without = await request(demo.router, "POST", "/items", body=b"[]", headers=JSON, state={})
+    assert json.loads(without.body) == {"item": [], "visits": None}
     bad = await request(demo.router, "POST", "/items", body=b"{", headers=JSON)
     assert bad.status == 400
     big = await request(demo.router, "POST", "/items", body=b"1" * (64 * 1024 + 1))
@@ -64,7 +68,7 @@ async def test_demo_count_streams() -> None:
 
 
 async def test_demo_info_and_legacy_mount() -> None:
-    info = await request(demo.app, "GET", "/info", query=b"x=1")
+    info = await request(demo.app, "GET", "/info", query=b"x=1", state={})
     assert json.loads(info.body) == {"started": False, "query": {"x": "1"}}
     mounted = await request(demo.app, "GET", "/legacy/deep/er")
     assert mounted.body == b"legacy at /legacy saw /legacy/deep/er"
@@ -120,9 +124,7 @@ async def test_inheritance_prepare_may_answer_early() -> None:
 async def test_inheritance_notes_round_trip() -> None:
     status, payload, _ = await _api("GET", "/notes")
     assert (status, payload["user"], len(payload["notes"])) == (200, "alice", 1)
-    status, note, headers = await _api(
-        "POST", "/notes", ALICE + JSON, b'{"text": "buy milk"}'
-    )
+    status, note, headers = await _api("POST", "/notes", ALICE + JSON, b'{"text": "buy milk"}')
     assert status == 201
     assert note == {"id": 2, "text": "buy milk", "owner": "alice"}
     assert headers["location"] == "/notes/2"
@@ -164,7 +166,9 @@ async def test_inheritance_subclass_extends_prepare() -> None:
     status, payload, _ = await _api("GET", "/admin")
     assert (status, payload["detail"]) == (403, "admins only")
     assert await _api("GET", "/admin", headers=ADMIN) == (
-        200, {"notes": 1}, {"content-type": "application/json", "content-length": "11"}
+        200,
+        {"notes": 1},
+        {"content-type": "application/json", "content-length": "11"},
     )
     assert (await _api("GET", "/admin", headers=[]))[0] == 401
 
@@ -229,3 +233,14 @@ def test_inheritance_example_under_trane_serve() -> None:
         assert created.status_code == 201
         assert created.headers["location"] == "/notes/2"
         assert client.get("/notes/2", headers=auth).json()["text"] == "over the wire"
+
+
+def test_demo_under_uvicorn_counts_visits() -> None:
+    """uvicorn copies the lifespan state for each request: the count still goes up."""
+    with (
+        serve("uvicorn", "examples.demo:app") as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
+        visits = [client.post("/items", json={"n": n}).json()["visits"] for n in range(3)]
+        assert visits == [1, 2, 3]
+        assert client.get("/info").json() == {"started": True, "query": {}}

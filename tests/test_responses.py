@@ -385,7 +385,7 @@ async def test_response_stream_allows_start_body_end() -> None:
 
 
 async def test_response_stream_pathsend_ends_the_response() -> None:
-    offered = {"http.response.pathsend": {}}
+    offered: dict[str, Any] = {"http.response.pathsend": {}}
     sent = await _collect([START, {"type": "http.response.pathsend", "path": "/x"}], False, offered)
     assert len(sent) == 2
 
@@ -408,7 +408,7 @@ async def test_response_stream_refuses_extensions_the_server_did_not_offer(
 
 
 async def test_response_stream_trailers_follow_the_body_when_offered() -> None:
-    offered = {"http.response.trailers": {}}
+    offered: dict[str, Any] = {"http.response.trailers": {}}
     start = {**START, "trailers": True}
     trailers = {"type": "http.response.trailers", "headers": [(b"x-sum", b"1")]}
     sent = await _collect([start, MORE, LAST, trailers], False, offered)
@@ -420,7 +420,7 @@ async def test_response_stream_trailers_follow_the_body_when_offered() -> None:
 
 
 async def test_response_stream_zerocopysend_when_offered() -> None:
-    offered = {"http.response.zerocopysend": {}}
+    offered: dict[str, Any] = {"http.response.zerocopysend": {}}
     more = {"type": "http.response.zerocopysend", "file": 3, "more_body": True}
     last = {"type": "http.response.zerocopysend", "file": 3}
     assert len(await _collect([START, more, last], False, offered)) == 3

@@ -549,3 +549,47 @@ async def test_routes_on_one_path_split_the_methods_in_registration_order() -> N
     # The fast walk and the complete search agree.
     assert r.resolve("/x", make_scope("POST"))[0] is r.routes[1]  # type: ignore[index]
     assert r.resolve("/x", make_scope("PUT"))[0] is r.routes[2]  # type: ignore[index]
+
+
+# -- lifespan and debug of mounted routers -----------------------------------
+
+
+class Crash(trane.Application):
+    async def get(self) -> str:
+        raise RuntimeError("kaput")
+
+
+class LinkHome(trane.Application):
+    async def get(self) -> str:
+        return self.url_for("home")
+
+
+async def test_mounted_router_debug_applies_to_its_views_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dev = trane.Router([trane.Route("/crash", Crash), trane.Route("/link", LinkHome)], debug=True)
+    quiet = trane.Router([trane.Route("/crash", Crash)])
+    outer = trane.Router(
+        [
+            trane.Route("/", GetOnly, name="home"),
+            trane.Route("/crash", Crash),
+            trane.Mount("/dev", dev),
+            trane.Mount("/quiet", quiet),
+        ]
+    )
+    assert (await request(outer, "GET", "/crash")).body == b"Internal Server Error"
+    assert (await request(outer, "GET", "/quiet/crash")).body == b"Internal Server Error"
+    traceback = await request(outer, "GET", "/dev/crash")
+    assert traceback.status == 500
+    assert b"RuntimeError: kaput" in traceback.body
+    # url_for under the debug mount still starts at the outermost router.
+    assert (await request(outer, "GET", "/dev/link", root_path="")).body == b"/"
+    # The outer router's debug reaches every view below it, mounted or not.
+    loud = trane.Router([trane.Mount("/quiet", quiet)], debug=True)
+    assert b"RuntimeError: kaput" in (await request(loud, "GET", "/quiet/crash")).body
+
+
+async def test_router_raises_on_an_unknown_scope_type() -> None:
+    router = trane.Router([trane.Route("/", GetOnly)])
+    with pytest.raises(ValueError, match="unknown ASGI scope type 'webtransport'"):
+        router({"type": "webtransport", "path": "/"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,8 +13,8 @@ import httpx
 import pytest
 
 import trane
-from trane.testing import TestClient
-from trane.types import Receive, Scope, Send
+from trane.testing import TestClient, WebSocketDenied
+from trane.types import ASGI3App, Message, Receive, Scope, Send
 
 EVENTS: list[str] = []
 
@@ -323,3 +324,286 @@ async def test_client_websocket_timeout_when_the_app_is_silent() -> None:
     ):
         with pytest.raises(TimeoutError):
             await ws.receive_text()
+
+
+# -- as strict as the servers --------------------------------------------------------
+
+
+def _sends(*messages: Message, catch: bool = False) -> ASGI3App:
+    """An app that answers every request with ``messages``, in that order."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        for message in messages:
+            try:
+                await send(message)
+            except RuntimeError:
+                if not catch:
+                    raise
+
+    return app
+
+
+START: Message = {"type": "http.response.start", "status": 200, "headers": []}
+LAST: Message = {"type": "http.response.body", "body": b"ok"}
+
+
+@pytest.mark.parametrize(
+    ("messages", "error"),
+    [
+        ([START, LAST, LAST], "the app sent 'http.response.body' after the response was complete"),
+        ([START, LAST, {"type": "http.response.bogus"}], "'http.response.bogus' after the resp"),
+        ([START, {"type": "http.response.trailers"}], "unexpected 'http.response.trailers'"),
+        ([START, START], "the app sent 'http.response.start' twice"),
+        ([LAST], "'http.response.body' before 'http.response.start'"),
+    ],
+    ids=["second-final-body", "after-complete", "unknown", "two-starts", "body-first"],
+)
+@pytest.mark.parametrize("catch", [False, True], ids=["raised", "caught-by-the-app"])
+async def test_client_raises_what_a_server_refuses(
+    messages: list[Message], error: str, catch: bool
+) -> None:
+    async with TestClient(_sends(*messages, catch=catch), lifespan=False) as client:
+        with pytest.raises(RuntimeError, match=re.escape(error)):
+            await client.get("/")
+
+
+async def test_client_protocol_errors_follow_raise_app_exceptions() -> None:
+    app = _sends(START, LAST, LAST, catch=True)
+    async with TestClient(app, lifespan=False, raise_app_exceptions=False) as client:
+        assert (await client.get("/")).text == "ok"
+
+
+class Denied(trane.WebSocketApplication):
+    async def connect(self) -> None:
+        await self.deny(401, "who are you?", headers={"www-authenticate": "Bearer"})
+
+
+async def test_client_websocket_denial_response() -> None:
+    async with TestClient(Denied) as client:
+        with pytest.raises(WebSocketDenied) as info:
+            async with client.websocket_connect("/"):
+                pass
+        response = info.value.response
+        assert (response.status_code, response.text) == (401, "who are you?")
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert isinstance(info.value, trane.WebSocketDisconnect)
+        # Without the extension (daphne), the app closes instead: the server says 403.
+        with pytest.raises(trane.WebSocketDisconnect) as closed:
+            async with client.websocket_connect("/", denial_response=False):
+                pass
+        assert not isinstance(closed.value, WebSocketDenied)
+        assert closed.value.code == 1000
+
+
+def _ws_sends(*messages: Message, after: str = "") -> ASGI3App:
+    """A WebSocket app that sends ``messages``; then waits for the client to leave
+    (``after="echo"``: echoes on each message, even after it left)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["type"] == "websocket"
+        await receive()
+        for message in messages:
+            await send(message)
+        while True:
+            message = await receive()
+            if after == "echo" or message["type"] != "websocket.disconnect":
+                await send({"type": "websocket.send", "text": "echo"})
+            if message["type"] == "websocket.disconnect":
+                return
+
+    return app
+
+
+ACCEPT: Message = {"type": "websocket.accept"}
+
+
+async def test_client_websocket_denial_in_parts() -> None:
+    app = _ws_sends(
+        {"type": "websocket.http.response.start", "status": 409, "headers": []},
+        {"type": "websocket.http.response.body", "body": b"con", "more_body": True},
+        {"type": "websocket.http.response.body", "body": b"flict"},
+    )
+    async with TestClient(app, lifespan=False) as client:
+        with pytest.raises(WebSocketDenied) as info:
+            async with client.websocket_connect("/"):
+                pass
+    assert (info.value.response.status_code, info.value.response.text) == (409, "conflict")
+
+
+async def test_client_websocket_denial_left_unfinished() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.http.response.start", "status": 403, "headers": []})
+
+    async with TestClient(app, lifespan=False) as client:
+        with pytest.raises(RuntimeError, match="without finishing its denial response"):
+            async with client.websocket_connect("/"):
+                pass
+
+
+@pytest.mark.parametrize(
+    ("messages", "error"),
+    [
+        (
+            [{"type": "websocket.send", "text": "x"}],
+            "'websocket.send' where ASGI allows "
+            "'websocket.accept' or 'websocket.close' or 'websocket.http.response.start'",
+        ),
+        (
+            [ACCEPT, ACCEPT],
+            "'websocket.accept' where ASGI allows 'websocket.send' or 'websocket.close'",
+        ),
+        (
+            [ACCEPT, {"type": "websocket.close"}, {"type": "websocket.send", "text": "x"}],
+            "'websocket.send' where ASGI allows nothing",
+        ),
+    ],
+    ids=["send-first", "accept-twice", "after-close"],
+)
+async def test_client_websocket_raises_what_a_server_refuses(
+    messages: list[Message], error: str
+) -> None:
+    async with TestClient(_ws_sends(*messages), lifespan=False) as client:
+        with pytest.raises(RuntimeError, match=re.escape(error)):
+            async with client.websocket_connect("/") as ws:
+                await ws.receive()
+
+
+async def test_client_websocket_denial_needs_the_extension() -> None:
+    start = {"type": "websocket.http.response.start", "status": 403, "headers": []}
+    async with TestClient(_ws_sends(start), lifespan=False) as client:
+        with pytest.raises(
+            RuntimeError, match=re.escape("'websocket.http.response.start' where ASGI")
+        ):
+            async with client.websocket_connect("/", denial_response=False):
+                pass
+
+
+async def test_client_websocket_send_after_the_client_left_raises_oserror() -> None:
+    async with TestClient(_ws_sends(ACCEPT, after="echo"), lifespan=False) as client:
+        with pytest.raises(ConnectionResetError, match="the test client has disconnected"):
+            async with client.websocket_connect("/"):
+                pass
+
+
+# -- the rest of the client's edges --------------------------------------------------
+
+MORE: Message = {"type": "http.response.body", "body": b"part", "more_body": True}
+
+
+async def _until_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def test_client_stream_read_timeout_and_unfinished_response() -> None:
+    async def stalls(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(START)
+        await send(MORE)
+        if scope["path"] == "/stall":
+            await _until_disconnect(receive)
+
+    async with TestClient(stalls, lifespan=False) as client:
+        async with client.stream("GET", "/stall", timeout=0.1) as response:
+            with pytest.raises(httpx.ReadTimeout, match="no response data from the app"):
+                await response.aread()
+        with pytest.raises(httpx.RemoteProtocolError, match="without finishing the response"):
+            await client.get("/return")
+
+
+async def test_client_raises_oserror_for_sends_after_the_client_left() -> None:
+    # The client's scope says ASGI spec 2.4, which asks for OSError here.
+    sent_after: list[Message] = []
+
+    async def keeps_going(scope: Scope, receive: Receive, send: Send) -> None:
+        assert scope["asgi"]["spec_version"] == "2.4"
+        await send(START)
+        await send(MORE)
+        await _until_disconnect(receive)
+        for message in (MORE, LAST):
+            with pytest.raises(OSError):
+                await send(message)
+            sent_after.append(message)
+
+    async with (
+        TestClient(keeps_going, lifespan=False) as client,
+        client.stream("GET", "/") as response,
+    ):
+        assert await anext(response.aiter_bytes()) == b"part"
+    assert sent_after == [MORE, LAST]
+
+
+async def test_client_websocket_receive_helpers() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send(ACCEPT)
+        await send({"type": "websocket.send", "bytes": b"\x00"})
+        await send({"type": "websocket.send", "text": "t"})
+        await send({"type": "websocket.send", "bytes": b'{"j": 1}'})
+        await send({"type": "websocket.close", "code": 4000, "reason": "done"})
+        await receive()
+
+    async with TestClient(app, lifespan=False) as client, client.websocket_connect("/") as ws:
+        with pytest.raises(TypeError, match="expected a text message"):
+            await ws.receive_text()
+        with pytest.raises(TypeError, match="expected a binary message"):
+            await ws.receive_bytes()
+        assert await ws.receive_json() == {"j": 1}
+        for _ in range(2):  # the close, then the close remembered
+            with pytest.raises(trane.WebSocketDisconnect) as info:
+                await ws.receive()
+            assert (info.value.code, info.value.reason) == (4000, "done")
+
+
+async def test_client_websocket_app_cancelled_ends_with_1006() -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await send(ACCEPT)
+        raise asyncio.CancelledError
+
+    async with TestClient(app, lifespan=False) as client, client.websocket_connect("/") as ws:
+        with pytest.raises(trane.WebSocketDisconnect) as info:
+            await ws.receive()
+        assert info.value.code == 1006
+
+
+def _lifespan_app(startup: Message | None, shutdown: Message | None = None) -> ASGI3App:
+    """Answers lifespan.startup with ``startup`` (None: raise) and shutdown likewise."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        for answer in (startup, shutdown):
+            await receive()
+            if answer is None:
+                raise RuntimeError("no lifespan here")
+            await send(answer)
+            if answer["type"] == "lifespan.startup.other":
+                await asyncio.Event().wait()  # and lingers
+
+    return app
+
+
+COMPLETE: Message = {"type": "lifespan.startup.complete"}
+
+
+async def test_client_lifespan_answers() -> None:
+    async with TestClient(_lifespan_app(None)) as client:  # no lifespan: carried on
+        assert client.app_state == {}
+    with pytest.raises(
+        RuntimeError, match=re.escape("answered 'lifespan.startup' with 'lifespan.startup.other'")
+    ):
+        async with TestClient(_lifespan_app({"type": "lifespan.startup.other"})):
+            pass
+    shutdown_failed = {"type": "lifespan.shutdown.failed", "message": "disk full"}
+    with pytest.raises(RuntimeError, match="lifespan shutdown failed: disk full"):
+        async with TestClient(_lifespan_app(COMPLETE, shutdown_failed)):
+            pass
+    with pytest.raises(
+        RuntimeError, match=re.escape("answered 'lifespan.shutdown' with 'lifespan.bye'")
+    ):
+        async with TestClient(_lifespan_app(COMPLETE, {"type": "lifespan.bye"})):
+            pass
+    with pytest.raises(RuntimeError, match="no lifespan here"):
+        async with TestClient(_lifespan_app(COMPLETE, None)):
+            pass
+    async with TestClient(_lifespan_app(COMPLETE, None), raise_app_exceptions=False):
+        pass

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import pytest
 from asgiref import testing
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import trane
 from trane.types import Message
@@ -197,6 +201,9 @@ class Guarded(trane.WebSocketApplication):
     async def connect(self) -> None:
         events.append("connect")
         await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        events.append(("disconnect", code))
 
 
 class Misuse(trane.WebSocketApplication):
@@ -497,7 +504,7 @@ async def test_websocket_allowed_origins(origin: bytes | None, accepted: bool) -
         assert message["type"] == "websocket.http.response.start"
         assert message["status"] == 403
         await client.finished()
-        assert events == []  # connect() never ran
+        assert events == [("disconnect", 1006)]  # connect() never ran; disconnect() did
 
 
 # -- order errors and close codes ------------------------------------------
@@ -692,7 +699,27 @@ async def test_websocket_client_gone_before_connect() -> None:
 
     await asyncio.wait_for(Echo({"type": "websocket"})(inbox.get, send), 2)
     assert sent == []
-    assert events == []
+    assert events == [("disconnect", 1006)]  # disconnect() runs however the connection ends
+
+
+async def test_websocket_first_message_must_be_connect(caplog: pytest.LogCaptureFixture) -> None:
+    client = Client(Echo)
+    with caplog.at_level(logging.ERROR, logger="trane"):
+        await client.send_text("too early")
+        start = await client.receive()
+        await client.finished()
+    assert (start["type"], start["status"]) == ("websocket.http.response.start", 500)
+    assert "expected ASGI message 'websocket.connect', got 'websocket.receive'" in caplog.text
+    assert events == [("disconnect", 1011)]
+
+
+async def test_websocket_application_raises_on_an_unknown_scope_type() -> None:
+    from asgi import recorder
+
+    sent, receive, send = recorder()
+    with pytest.raises(ValueError, match="unknown ASGI scope type 'webtransport'"):
+        await Echo({"type": "webtransport"})(receive, send)
+    assert sent == []
 
 
 # -- routing ---------------------------------------------------------------
@@ -861,3 +888,494 @@ async def test_websocket_unexpected_asgi_message_is_an_error(
         assert (await client.receive())["code"] == 1011
         await client.finished()
     assert "unexpected ASGI message 'websocket.connect'" in caplog.text
+
+
+# -- disconnect() exactly once, whatever the order of events ----------------
+
+_CONNECT = ("accept", "deny", "close", "nothing", "raise", "receive", "accept-raise")
+_HOOK = ("echo", "close", "raise", "group", "nothing", "receive")
+_EVENT = ("send", "raise", "close")
+_STEP = ("text", "bytes", "big", "event", "stray-event", "pause", "disconnect", "connect")
+
+
+@dataclass
+class Plan:
+    """What the app does in each hook, and what the server sends when."""
+
+    first: str  # the first ASGI message: "connect", "disconnect" or "text"
+    connect: str
+    hooks: list[str]
+    events: list[str]
+    disconnect_raises: bool
+    uses_layer: bool
+    origins: bool  # allowed_origins is set
+    origin_ok: bool
+    extension: bool  # the server offers websocket.http.response
+    gone_send: str  # after websocket.disconnect a send "raise"s (uvicorn) or is "drop"ped
+    steps: list[str]
+    end: str  # the client "leave"s, or the server "cancel"s the app (daphne)
+
+
+plans = st.builds(
+    Plan,
+    first=st.sampled_from(["connect"] * 4 + ["disconnect", "text"]),
+    connect=st.sampled_from(_CONNECT),
+    hooks=st.lists(st.sampled_from(_HOOK), min_size=1, max_size=4),
+    events=st.lists(st.sampled_from(_EVENT), min_size=1, max_size=3),
+    disconnect_raises=st.booleans(),
+    uses_layer=st.booleans(),
+    origins=st.booleans(),
+    origin_ok=st.booleans(),
+    extension=st.booleans(),
+    gone_send=st.sampled_from(["raise", "drop"]),
+    steps=st.lists(st.sampled_from(_STEP), max_size=8),
+    end=st.sampled_from(["leave", "cancel"]),
+)
+
+
+def _scripted(plan: Plan, calls: list[int]) -> type[trane.WebSocketApplication]:
+    hooks, events = itertools.cycle(plan.hooks), itertools.cycle(plan.events)
+
+    class Scripted(trane.WebSocketApplication):
+        allowed_origins = ["https://ok.example"] if plan.origins else None
+        groups = ["g"] if plan.uses_layer else ()
+        max_message_size = 16
+
+        async def connect(self) -> None:
+            action = plan.connect
+            if action == "deny":
+                await self.deny(403)
+            elif action == "close":
+                await self.close(4000)
+            elif action == "raise":
+                raise RuntimeError("in connect")
+            elif action != "nothing":
+                await self.accept()
+                if action == "receive":
+                    await self.send_text(f"got {await self.receive()!r}")
+                elif action == "accept-raise":
+                    raise RuntimeError("after accept")
+
+        async def receive_text(self, text: str) -> None:
+            action = next(hooks)
+            if action == "echo":
+                await self.send_text(text)
+            elif action == "close":
+                await self.close(4001)
+            elif action == "raise":
+                raise RuntimeError("in receive_text")
+            elif action == "group":
+                await self.group_send("g", {"type": "note", "text": text})
+            elif action == "receive":
+                await self.receive()
+
+        async def disconnect(self, code: int) -> None:
+            calls.append(code)
+            if plan.disconnect_raises:
+                raise RuntimeError("in disconnect")
+
+    if not plan.uses_layer:
+        return Scripted
+
+    class Listening(Scripted):
+        async def note(self, event: dict[str, Any]) -> None:
+            action = next(events)
+            if action == "send":
+                await self.send_text(event["text"])
+            elif action == "close":
+                await self.close(4002)
+            else:
+                raise RuntimeError("in note")
+
+    return Listening
+
+
+def _check_asgi_order(sent: list[Message], extension: bool) -> None:
+    """The ASGI WebSocket rules for what an app sends."""
+    kinds = [message["type"] for message in sent]
+    if not kinds:
+        return
+    first, rest = kinds[0], kinds[1:]
+    if first == "websocket.accept":
+        assert set(rest) <= {"websocket.send", "websocket.close"}, kinds
+        assert "websocket.close" not in rest[:-1], kinds  # nothing after a close
+    elif first == "websocket.http.response.start":
+        assert extension, kinds
+        assert rest == ["websocket.http.response.body"], kinds
+        assert not sent[-1].get("more_body", False)
+    else:
+        assert kinds == ["websocket.close"], kinds
+    for message in sent:
+        if message["type"] == "websocket.send":
+            assert (message.get("text") is None) != (message.get("bytes") is None), message
+        if message["type"] == "websocket.close":
+            code = message.get("code", 1000)
+            assert code == 1000 or 1000 < code < 1015 or 3000 <= code <= 4999, message
+
+
+async def _play(plan: Plan) -> tuple[list[int], list[Message], bool]:
+    """Run one connection; (disconnect() codes, what the app sent, task cancelled)."""
+    calls: list[int] = []
+    origin = b"https://ok.example" if plan.origin_ok else b"https://evil.example"
+    app = _scripted(plan, calls)(
+        {
+            "type": "websocket",
+            "path": "/",
+            "headers": [(b"origin", origin)],
+            "subprotocols": [],
+            "extensions": {"websocket.http.response": {}} if plan.extension else {},
+        }
+    )
+    layer = trane.InMemoryChannelLayer()
+    app.channel_layer = layer
+    inbox: asyncio.Queue[Message] = asyncio.Queue()
+    sent: list[Message] = []
+    gone = False
+
+    async def receive() -> Message:
+        nonlocal gone
+        message = await inbox.get()
+        gone = gone or message["type"] == "websocket.disconnect"
+        return message
+
+    async def send(message: Message) -> None:
+        if gone:  # the client left: the server refuses, or drops the message
+            if plan.gone_send == "raise":
+                raise ConnectionResetError("client gone")
+            return
+        sent.append(message)
+
+    messages: dict[str, Message] = {
+        "connect": {"type": "websocket.connect"},
+        "disconnect": {"type": "websocket.disconnect", "code": 1001},
+        "text": {"type": "websocket.receive", "text": "hi"},
+        "bytes": {"type": "websocket.receive", "bytes": b"hi"},
+        "big": {"type": "websocket.receive", "text": "x" * 17},
+    }
+    task = asyncio.ensure_future(app(receive, send))
+    for step in [plan.first, *plan.steps]:
+        if task.done():
+            break
+        if step == "event":
+            await layer.group_send("g", {"type": "note", "text": "event"})
+        elif step == "stray-event":
+            await layer.group_send("g", {"type": "no.handler"})
+        elif step != "pause":
+            inbox.put_nowait(messages[step])
+        for _ in range(5):
+            await asyncio.sleep(0)
+        if step == "disconnect":
+            break  # a server sends nothing after websocket.disconnect
+    cancelled = False
+    if not task.done():
+        if plan.end == "cancel":
+            task.cancel()
+            cancelled = True
+        else:
+            inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    try:
+        await asyncio.wait_for(task, 2)
+    except asyncio.CancelledError:
+        assert cancelled
+    return calls, sent, cancelled
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plans)
+def test_websocket_disconnect_runs_exactly_once_in_any_order(plan: Plan) -> None:
+    logging.getLogger("trane").disabled = True  # the hooks that raise are logged
+    try:
+        calls, sent, cancelled = asyncio.run(_play(plan))
+    finally:
+        logging.getLogger("trane").disabled = False
+    assert len(calls) == 1, calls
+    assert isinstance(calls[0], int)
+    _check_asgi_order(sent, plan.extension)
+    if plan.first != "disconnect" and not cancelled:
+        assert sent, "the handshake was never answered"
+
+
+# -- every branch of the state machine and the cleanup ---------------------
+
+
+class Direct:
+    """Drive one instance by hand: an inbox the test fills, every message sent kept."""
+
+    def __init__(self, cls: type[trane.WebSocketApplication], **scope: Any) -> None:
+        self.app = cls({"type": "websocket", "path": "/", "headers": [], **scope})
+        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
+        self.sent: list[Message] = []
+        self.send_error: BaseException | None = None
+        self.task: asyncio.Future[None] | None = None
+
+    async def _send(self, message: Message) -> None:
+        if self.send_error is not None:
+            raise self.send_error
+        self.sent.append(message)
+
+    async def start(self, *messages: Message) -> None:
+        for message in messages:
+            self.inbox.put_nowait(message)
+        self.task = asyncio.ensure_future(self.app(self.inbox.get, self._send))
+        await self.settle()
+
+    async def settle(self) -> None:
+        for _ in range(10):
+            await asyncio.sleep(0)
+
+    async def finish(self) -> None:
+        assert self.task is not None
+        await asyncio.wait_for(self.task, 2)
+
+
+CONNECT: Message = {"type": "websocket.connect"}
+
+
+async def test_websocket_bytes_encoding_gets_binary_frames() -> None:
+    client = Client(Bytes)
+    await client.connect()
+    await client.send_bytes(b"\x01\x02")
+    assert await client.receive() == {"type": "websocket.send", "bytes": b"\x01\x02"}
+    await client.disconnect()
+
+
+async def test_websocket_any_origin_with_star() -> None:
+    class Anyone(trane.WebSocketApplication):
+        allowed_origins = ["*"]
+
+    client = Client(Anyone)  # no Origin header at all
+    assert (await client.connect())["type"] == "websocket.accept"
+
+
+class AfterTheEnd(trane.WebSocketApplication):
+    """Closes, or sees the client leave, then raises; or calls the API in disconnect()."""
+
+    async def receive_text(self, text: str) -> None:
+        if text == "close-then-raise":
+            await self.close(4000)
+            raise RuntimeError("after close")
+        if text == "receive-then-raise":
+            try:
+                await self.receive()
+            except trane.WebSocketDisconnect:
+                raise RuntimeError("cleanup failed") from None
+
+    async def disconnect(self, code: int) -> None:
+        events.append(("disconnect", code))
+        await self.close()  # the end already: nothing to do
+        await self.deny()
+        for late in (self.accept(), self.send_text("late"), self.send_bytes(b"late")):
+            try:
+                await late
+            except trane.WebSocketDisconnect as exc:
+                events.append(("gone", exc.code))
+
+
+async def test_websocket_exception_after_close_keeps_one_close_frame(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = Client(AfterTheEnd)
+    await client.connect()
+    with caplog.at_level(logging.ERROR, logger="trane"):
+        await client.send_text("close-then-raise")
+        assert await client.receive() == {"type": "websocket.close", "code": 4000, "reason": ""}
+        await client.finished()
+    assert await client.nothing()
+    assert events == [("disconnect", 1011)]
+    assert "RuntimeError: after close" in caplog.text
+
+
+async def test_websocket_exception_after_the_client_left_keeps_its_code(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = Client(AfterTheEnd)
+    await client.connect()
+    with caplog.at_level(logging.ERROR, logger="trane"):
+        await client.send_text("receive-then-raise")
+        await client.disconnect(1001)
+    assert events == [("disconnect", 1001), ("gone", 1001), ("gone", 1001), ("gone", 1001)]
+    assert await client.nothing()
+    assert "RuntimeError: cleanup failed" in caplog.text
+
+
+async def test_websocket_deny_arguments() -> None:
+    app = trane.WebSocketApplication({"type": "websocket"})
+    for status in (200, 600, True, "403"):
+        with pytest.raises(ValueError, match="deny\\(\\) status must be 300-599"):
+            await app.deny(status)  # type: ignore[arg-type]
+
+    class Typed(trane.WebSocketApplication):
+        async def connect(self) -> None:
+            await self.deny(409, "{}", headers={"content-type": "application/json"})
+
+    conn = Direct(Typed, extensions={"websocket.http.response": {}})
+    await conn.start(CONNECT)
+    await conn.finish()
+    start = conn.sent[0]
+    assert [v for k, v in start["headers"] if k == b"content-type"] == [b"application/json"]
+
+
+async def test_websocket_send_bytes_checks_type_and_state() -> None:
+    app = trane.WebSocketApplication({"type": "websocket"})
+    with pytest.raises(TypeError, match="send_bytes\\(\\) takes bytes, got str"):
+        await app.send_bytes("text")  # type: ignore[arg-type]
+    with pytest.raises(trane.WebSocketStateError, match="accept\\(\\) the connection"):
+        await app.send_bytes(b"x")
+    with pytest.raises(TypeError, match="group_send\\(\\) takes a dict"):
+        await app.group_send("g", {"no": "type"})
+
+
+class Closer(trane.WebSocketApplication):
+    async def receive_text(self, text: str) -> None:
+        await self.close(int(text))
+
+
+async def test_websocket_close_falls_back_to_1000_when_the_server_refuses_the_code() -> None:
+    """autobahn under daphne raises for codes 1001-2999 (daphne#374)."""
+    conn = Direct(Closer)
+    await conn.start(CONNECT)
+    real_send = conn._send
+
+    async def picky(message: Message) -> None:
+        if message["type"] == "websocket.close" and message["code"] != 1000:
+            raise ValueError("unsupported close code")
+        await real_send(message)
+
+    conn.app._send = picky
+    conn.inbox.put_nowait({"type": "websocket.receive", "text": "1001"})
+    await conn.finish()
+    assert conn.sent[-1] == {"type": "websocket.close", "code": 1000, "reason": ""}
+
+
+async def test_websocket_close_error_for_an_application_code_is_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    conn = Direct(Closer)
+    await conn.start(CONNECT)
+    conn.send_error = ValueError("no thanks")
+    with caplog.at_level(logging.ERROR, logger="trane"):
+        conn.inbox.put_nowait({"type": "websocket.receive", "text": "4000"})
+        await conn.finish()
+    assert "ValueError: no thanks" in caplog.text
+
+
+async def test_websocket_close_to_a_gone_client_is_a_quiet_disconnect(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    conn = Direct(Closer)
+    await conn.start(CONNECT)
+    conn.send_error = ConnectionResetError("gone")
+    with caplog.at_level(logging.ERROR, logger="trane"):
+        conn.inbox.put_nowait({"type": "websocket.receive", "text": "1000"})
+        await conn.finish()
+    assert caplog.text == ""
+
+
+class Asker(trane.WebSocketApplication):
+    """A layer event handler that reads the client's answer imperatively."""
+
+    groups = ["askers"]
+
+    async def ask(self, event: dict[str, Any]) -> None:
+        await self.send_text(event["question"])
+        await self.send_text(f"answer: {await self.receive()!r}")
+
+    async def disconnect(self, code: int) -> None:
+        events.append(("disconnect", code))
+
+
+async def test_websocket_receive_in_an_event_handler_takes_the_waiting_message() -> None:
+    conn = Direct(Asker)
+    conn.app.channel_layer = layer = trane.InMemoryChannelLayer()
+    await conn.start(CONNECT)
+    await conn.app.group_add("second")  # a second group: both are left at the end
+    await layer.group_send("askers", {"type": "ask", "question": "name?"})
+    await conn.settle()
+    conn.inbox.put_nowait({"type": "websocket.receive", "text": "ann"})
+    await conn.settle()
+    assert [m.get("text") for m in conn.sent[1:]] == ["name?", "answer: 'ann'"]
+    conn.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    await conn.finish()
+    assert events == [("disconnect", 1000)]
+    assert layer._groups == {}
+
+
+async def test_websocket_event_and_disconnect_at_once_leave_nothing_unread() -> None:
+    conn = Direct(Asker)
+    conn.app.channel_layer = layer = trane.InMemoryChannelLayer()
+    await conn.start(CONNECT)
+    # Both sources are ready when the app next wakes: the client goes first, and
+    # the event that also arrived is dropped with the connection.
+    await layer.group_send("askers", {"type": "ask", "question": "still there?"})
+    conn.inbox.put_nowait({"type": "websocket.disconnect", "code": 1001})
+    await conn.finish()
+    assert [m["type"] for m in conn.sent] == ["websocket.accept"]
+    assert events == [("disconnect", 1001)]
+
+
+async def test_websocket_cancelled_while_cleaning_up_still_runs_disconnect() -> None:
+    """daphne may cancel the app again while it is already winding down."""
+    started = asyncio.Event()
+
+    class SlowToStop(Asker):
+        async def ask(self, event: dict[str, Any]) -> None:
+            await self.close()  # ends the loop with the client's receive still waiting
+
+    conn = Direct(SlowToStop)
+    conn.app.channel_layer = layer = trane.InMemoryChannelLayer()
+
+    async def slow_receive() -> Message:
+        try:
+            return await conn.inbox.get()
+        except asyncio.CancelledError:
+            started.set()
+            for _ in range(20):  # a server that takes its time to let go
+                await asyncio.sleep(0)
+            raise
+
+    conn.inbox.put_nowait(CONNECT)
+    task = asyncio.ensure_future(conn.app(slow_receive, conn._send))
+    await conn.settle()
+    await layer.group_send("askers", {"type": "ask"})
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 2)
+    assert events == [("disconnect", 1000)]
+    assert layer._groups == {}
+
+
+class BrokenLayer(trane.InMemoryChannelLayer):
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        raise self.error
+
+
+async def test_websocket_failing_group_discard_is_logged_and_disconnect_runs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    conn = Direct(Asker)
+    conn.app.channel_layer = BrokenLayer(ConnectionError("redis went away"))
+    with caplog.at_level(logging.ERROR, logger="trane"):
+        await conn.start(CONNECT, {"type": "websocket.disconnect", "code": 1000})
+        await conn.finish()
+    assert events == [("disconnect", 1000)]
+    assert "Could not leave group 'askers'" in caplog.text
+
+
+async def test_websocket_cancelled_while_leaving_groups_still_runs_disconnect() -> None:
+    conn = Direct(Asker)
+    conn.app.channel_layer = BrokenLayer(asyncio.CancelledError())
+    await conn.start(CONNECT, {"type": "websocket.disconnect", "code": 1000})
+    with pytest.raises(asyncio.CancelledError):
+        await conn.finish()
+    assert events == [("disconnect", 1000)]
+
+
+async def test_websocket_group_discard_without_a_channel_does_nothing() -> None:
+    app = trane.WebSocketApplication({"type": "websocket"})
+    await app.group_discard("never-joined")
+    assert app._channel is None

@@ -41,7 +41,6 @@ from typing import Any, ClassVar, Final, NamedTuple
 
 from .datastructures import MutableHeaders
 from .exceptions import ClientDisconnect, HTTPError, ResponseStateError
-from .lifespan import serve_other_scope
 from .requests import HTTPRequest, RequestBody
 from .responses import (
     DONE,
@@ -57,6 +56,7 @@ from .responses import (
     render_value,
     speaks_spec_2_4,
 )
+from .scopes import serve_other_scope
 from .sse import EventStreamMixin
 from .types import Receive, Scope, Send
 

@@ -40,6 +40,7 @@ from .compat import as_asgi2, is_double_callable
 from .exceptions import HTTPError, NoMatch
 from .lifespan import Hook, Lifespan, LifespanContext
 from .route_compiler import Walk, compile_walk
+from .scopes import unknown_scope
 from .types import ASGI2App, ASGI2Instance, Receive, Scope, Send
 
 T = TypeVar("T")
@@ -386,6 +387,22 @@ class _NotFound(Application):
         raise HTTPError(404)
 
 
+class _Debugging:
+    """The outermost router, as the views under a mounted ``Router(debug=True)`` see it.
+
+    ``url_for`` still starts at the outermost router; ``debug`` is on.
+    """
+
+    __slots__ = ("router",)
+    debug: Final = True
+
+    def __init__(self, router: Any) -> None:
+        self.router = router
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.router, name)
+
+
 _FULL: Final = Match.FULL  # PERF: a global lookup, not an enum class attribute
 _PARTIAL: Final = Match.PARTIAL
 
@@ -409,7 +426,14 @@ class Router:
         self.not_found = not_found
         #: The channel layer of WebSocket groups (see trane.layers); None: the default.
         self.channel_layer = channel_layer
-        self.lifespan = Lifespan(self, on_startup, on_shutdown, lifespan)
+        self.lifespan = Lifespan(
+            self,
+            on_startup,
+            on_shutdown,
+            lifespan,
+            mounts=self._mounted_lifespans,
+            prepare=self._compile,  # at startup rather than on the first request
+        )
         self.routes: list[BaseRoute] = []
         self._root = _Node()
         # PERF: above the root, so that walking path.split("/") from here needs
@@ -450,6 +474,14 @@ class Router:
         if route.name is not None:
             self._names[route.name] = route
         self._walk = self._compile_then_walk  # recompiled when next needed
+
+    def _mounted_lifespans(self) -> list[tuple[str, Lifespan]]:
+        """The lifespans of the trane routers mounted here, in route order."""
+        return [
+            (route.path, route.app.lifespan)
+            for route in self.routes
+            if isinstance(route, Mount) and isinstance(route.app, Router)
+        ]
 
     def _compile(self) -> None:
         self._walk, self._walk_source = compile_walk(self._top)
@@ -524,13 +556,17 @@ class Router:
 
     def __call__(self, scope: Scope) -> ASGI2Instance:
         kind = scope["type"]
-        if kind == "lifespan":
-            self._compile()  # at startup rather than on the first request
-            return self.lifespan(scope)
+        if kind != "http":
+            if kind == "lifespan":
+                return self.lifespan(scope)
+            if kind != "websocket":
+                raise unknown_scope(kind)
         if "trane.router" not in scope:  # the outermost router: url_for starts here
             scope["trane.router"] = self
             if "state" not in scope:  # a server without lifespan state
                 scope["state"] = self.lifespan.state
+        elif self.debug and not getattr(scope["trane.router"], "debug", False):  # mounted
+            scope["trane.router"] = _Debugging(scope["trane.router"])
         if self.channel_layer is not None:
             scope["trane.channel_layer"] = self.channel_layer
         path = scope["path"]

@@ -29,8 +29,8 @@ from typing import Final
 from urllib.parse import quote
 
 from .files import FileResponse
-from .lifespan import serve_other_scope
 from .responses import PlainTextResponse, RedirectResponse, Response, ResponseStream
+from .scopes import serve_other_scope
 from .types import ASGI2Instance, Receive, Scope, Send
 
 _FOUND: Final = "found"

@@ -17,6 +17,14 @@ block is a client disconnect, as the app sees it from a real server. A
 response is complete once the app has returned, so work scheduled with
 ``after_response`` has run by the time ``await client.get(...)`` returns.
 Exceptions the app raises are raised in the test (``raise_app_exceptions``).
+
+The client is at least as strict as the servers: a message out of the ASGI
+order (a second final body, anything after the response is complete, an
+unknown type, a WebSocket send before accept or after close, an unknown
+answer to a lifespan event) raises ``RuntimeError`` in the app, as uvicorn
+does, and in the test, even if the app caught it. WebSockets offer the
+``websocket.http.response`` extension, so ``deny()`` reaches the test as a
+``WebSocketDenied`` carrying the response.
 """
 
 from __future__ import annotations
@@ -111,6 +119,10 @@ class _AppCall:
         self.body: asyncio.Queue[object] = asyncio.Queue()
         self.task: asyncio.Future[None]
         self.raised = False
+        self.complete = False  # the final http.response.body was sent
+        #: The first protocol error the app made: raised in the test even if
+        #: the app caught it when its send() raised it.
+        self.violation: RuntimeError | None = None
         timeouts = request.extensions.get("timeout", {})
         self.read_timeout: float | None = timeouts.get("read")
 
@@ -129,7 +141,7 @@ class _Transport(httpx.AsyncBaseTransport):
         task = call.task
         if not task.done() or task.cancelled() or call.raised:
             return
-        exc = task.exception()
+        exc = task.exception() or call.violation
         if exc is not None and self.client.raise_app_exceptions:
             call.raised = True
             raise exc
@@ -156,28 +168,35 @@ class _Transport(httpx.AsyncBaseTransport):
             return {"type": "http.disconnect"}
 
         async def send(message: Message) -> None:
-            kind = message["type"]
-            if kind == "http.response.start":
+            # NOTE: at least as strict as uvicorn, which raises for each of these.
+            kind = message.get("type")
+            error = None
+            if call.complete:
+                error = f"the app sent {kind!r} after the response was complete"
+            elif kind == "http.response.start":
                 if call.start.done():
-                    raise RuntimeError("the app sent http.response.start twice")
+                    error = "the app sent 'http.response.start' twice"
+            elif kind != "http.response.body":
+                error = f"the app sent an unexpected {kind!r} message"
+            elif not call.start.done():
+                error = "the app sent 'http.response.body' before 'http.response.start'"
+            if error is not None:
+                violation = RuntimeError(error)
+                call.violation = call.violation or violation
+                raise violation
+            if kind == "http.response.start":
                 call.start.set_result(message)
                 return
-            if not call.start.done():
-                raise RuntimeError(f"the app sent {kind} before http.response.start")
-            if call.complete:
-                raise RuntimeError(f"the app sent {kind} after its response was complete")
+            if not message.get("more_body", False):
+                call.complete = True
             if call.disconnected.is_set():
-                raise OSError("the client has gone")  # as ASGI spec 2.4 asks
-            if kind == "http.response.body":
-                body = message.get("body", b"")
-                if body and not head:
-                    call.body.put_nowait(bytes(body))
-                if not message.get("more_body", False):
-                    call.body.put_nowait(None)
-                    call.complete = True
-                    call.disconnected.set()
-            else:
-                raise RuntimeError(f"the app sent an unexpected {kind!r} message")
+                raise OSError("the client has gone")  # as ASGI spec 2.4 (the scope's) asks
+            body = message.get("body", b"")
+            if body and not head:
+                call.body.put_nowait(bytes(body))
+            if call.complete:
+                call.body.put_nowait(None)
+                call.disconnected.set()
 
         call.task = asyncio.ensure_future(self.client.app(scope, receive, send))
         call.task.add_done_callback(lambda _: call.body.put_nowait(_APP_DONE))
@@ -201,8 +220,44 @@ class _Transport(httpx.AsyncBaseTransport):
         )
 
 
+class WebSocketDenied(WebSocketDisconnect):
+    """The app refused the handshake with an HTTP response (``deny()``).
+
+    ``response`` is that response, as an ``httpx.Response``. Like any
+    refused handshake it is also a ``WebSocketDisconnect`` (code 1006: no
+    close frame was ever exchanged).
+    """
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(1006, f"handshake denied with HTTP {response.status_code}")
+        self.response = response
+
+
+# What the app may send next, by what it sent so far (the ASGI WebSocket order).
+_HANDSHAKE: Final = "HANDSHAKE"
+_OPEN: Final = "OPEN"
+_DENYING: Final = "DENYING"
+_CLOSED: Final = "CLOSED"
+_NEXT: Final[dict[str, dict[str, str]]] = {
+    _HANDSHAKE: {
+        "websocket.accept": _OPEN,
+        "websocket.close": _CLOSED,
+        "websocket.http.response.start": _DENYING,
+    },
+    _OPEN: {"websocket.send": _OPEN, "websocket.close": _CLOSED},
+    _DENYING: {"websocket.http.response.body": _DENYING},
+    _CLOSED: {},
+}
+
+
 class WebSocketSession:
-    """The client end of an in-process WebSocket (``client.websocket_connect``)."""
+    """The client end of an in-process WebSocket (``client.websocket_connect``).
+
+    What the app sends is checked against the ASGI order, as uvicorn does: a
+    message out of order raises ``RuntimeError`` in the app, and again in the
+    test. Once the client has disconnected, the app's sends raise
+    ``ConnectionResetError`` (an ``OSError``, as ASGI 2.4 servers raise).
+    """
 
     def __init__(self, client: TestClient, scope: Scope) -> None:
         self.client = client
@@ -214,21 +269,63 @@ class WebSocketSession:
         self._to_app: asyncio.Queue[Message] = asyncio.Queue()
         self._from_app: asyncio.Queue[Message] = asyncio.Queue()
         self._task: asyncio.Future[None] | None = None
+        self._order = _HANDSHAKE
+        self._left = False  # the client sent websocket.disconnect
+        self._violation: RuntimeError | None = None
+
+    async def _send(self, message: Message) -> None:
+        """The app's ``send``: check the order, then hand the message to the test."""
+        kind = message.get("type")
+        allowed = _NEXT[self._order]
+        if not self._denials:  # the extension was not offered
+            allowed = {k: v for k, v in allowed.items() if not k.startswith("websocket.http.")}
+        after = allowed.get(kind) if isinstance(kind, str) else None
+        if after is None:
+            expected = " or ".join(map(repr, allowed)) or "nothing"
+            violation = RuntimeError(f"the app sent {kind!r} where ASGI allows {expected}")
+            self._violation = self._violation or violation
+            raise violation
+        if self._left:  # as uvicorn: every send after the client left raises
+            raise ConnectionResetError("the test client has disconnected")
+        if kind == "websocket.http.response.body" and not message.get("more_body", False):
+            after = _CLOSED  # the denial response is complete
+        self._order = after
+        await self._from_app.put(message)
+
+    @property
+    def _denials(self) -> bool:
+        return "websocket.http.response" in (self.scope.get("extensions") or {})
 
     async def _connect(self) -> None:
         self._to_app.put_nowait({"type": "websocket.connect"})
         self._task = asyncio.ensure_future(
-            self.client.app(self.scope, self._to_app.get, self._from_app.put)
+            self.client.app(self.scope, self._to_app.get, self._send)
         )
         message = await self._next()
         if message["type"] == "websocket.accept":
             self.accepted_subprotocol = message.get("subprotocol")
             self.accept_headers = list(message.get("headers", []))
             return
+        refusal: WebSocketDisconnect
+        if message["type"] == "websocket.http.response.start":
+            body = b""
+            more = True
+            while more:
+                part = await self._next()
+                if part["type"] != "websocket.http.response.body":  # the app returned
+                    raise RuntimeError("the app returned without finishing its denial response")
+                body += part.get("body", b"")
+                more = part.get("more_body", False)
+            headers = list(message.get("headers", []))
+            refusal = WebSocketDenied(
+                httpx.Response(message["status"], headers=headers, content=body)
+            )
+        else:
+            refusal = WebSocketDisconnect(message.get("code", 1000), message.get("reason") or "")
+        # As servers do, the app's next receive() says the connection is over.
+        self._to_app.put_nowait({"type": "websocket.disconnect", "code": 1006})
         await self._finish()
-        if message["type"] == "websocket.close":
-            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or "")
-        raise RuntimeError(f"the app answered the handshake with {message!r}")
+        raise refusal
 
     async def _next(self) -> Message:
         assert self._task is not None
@@ -243,10 +340,13 @@ class WebSocketSession:
 
     def _raise_app_error(self) -> None:
         task = self._task
-        if task is not None and task.done() and not task.cancelled():
-            exc = task.exception()
-            if exc is not None and self.client.raise_app_exceptions:
-                raise exc
+        assert task is not None
+        assert task.done()
+        if task.cancelled():
+            return
+        exc = task.exception() or self._violation
+        if exc is not None and self.client.raise_app_exceptions:
+            raise exc
 
     async def send_text(self, text: str) -> None:
         await self._to_app.put({"type": "websocket.receive", "text": text})
@@ -264,8 +364,6 @@ class WebSocketSession:
         message = await self._next()
         if message["type"] == "websocket.close":
             raise WebSocketDisconnect(self.close_code or 1000, self.close_reason)
-        if message["type"] != "websocket.send":
-            raise RuntimeError(f"unexpected message from the app: {message!r}")
         return message
 
     async def receive_text(self) -> str:
@@ -289,9 +387,9 @@ class WebSocketSession:
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Disconnect (the app receives ``websocket.disconnect``) and wait for the app."""
-        if self._task is None:
-            return
+        assert self._task is not None
         if not self._task.done():
+            self._left = True
             await self._to_app.put({"type": "websocket.disconnect", "code": code, "reason": reason})
         if self.close_code is None:
             self.close_code = code
@@ -371,8 +469,15 @@ class TestClient(httpx.AsyncClient):
         *,
         subprotocols: list[str] | None = None,
         headers: dict[str, str] | None = None,
+        denial_response: bool = True,
     ) -> _WebSocketConnect:
-        """``async with client.websocket_connect("/ws") as ws:`` opens a WebSocket."""
+        """``async with client.websocket_connect("/ws") as ws:`` opens a WebSocket.
+
+        A refused handshake raises ``WebSocketDisconnect``; one refused with an
+        HTTP response (``deny()``) raises ``WebSocketDenied``, which carries it.
+        ``denial_response=False`` does not offer the ``websocket.http.response``
+        extension (as daphne), so a denial arrives as a close.
+        """
         url = self.base_url.join(path)
         raw = [
             (b"connection", b"upgrade"),
@@ -386,6 +491,7 @@ class TestClient(httpx.AsyncClient):
         scope = self._scope("websocket", url, raw)
         scope["scheme"] = "wss" if url.scheme == "https" else "ws"
         scope["subprotocols"] = subprotocols or []
+        scope["extensions"] = {"websocket.http.response": {}} if denial_response else {}
         return _WebSocketConnect(WebSocketSession(self, scope))
 
     def _scope(self, kind: str, url: httpx.URL, headers: list[tuple[bytes, bytes]]) -> Scope:
@@ -414,19 +520,23 @@ class TestClient(httpx.AsyncClient):
         task = asyncio.ensure_future(self.app(scope, self._lifespan_in.get, self._lifespan_out.put))
         self._lifespan_in.put_nowait({"type": "lifespan.startup"})
         message = await _next_message(self._lifespan_out, task, self.app_timeout)
-        kind = None if message is None else message["type"]
+        if message is None:
+            # The app returned or raised without answering: it does not do
+            # lifespan, and servers carry on without it too.
+            with contextlib.suppress(BaseException):
+                await task
+            return
+        kind = message.get("type")
         if kind == "lifespan.startup.complete":
             self._lifespan_task = task
             return
         if kind == "lifespan.startup.failed":
-            assert message is not None
             await _stop(task, self.app_timeout)
             raise RuntimeError(f"lifespan startup failed: {message.get('message', '')}")
-        # Anything else: the app does not do lifespan (servers carry on too).
-        if not task.done():
-            task.cancel()
+        task.cancel()  # a server would refuse that answer too
         with contextlib.suppress(BaseException):
             await task
+        raise RuntimeError(f"the app answered 'lifespan.startup' with {kind!r}")
 
     async def _shutdown(self) -> None:
         task, self._lifespan_task = self._lifespan_task, None
@@ -435,8 +545,16 @@ class TestClient(httpx.AsyncClient):
         self._lifespan_in.put_nowait({"type": "lifespan.shutdown"})
         message = await _next_message(self._lifespan_out, task, self.app_timeout)
         await _stop(task, self.app_timeout)
-        if message is not None and message["type"] == "lifespan.shutdown.failed":
+        if message is None:  # the app returned, or raised, without answering
+            error = None if task.cancelled() else task.exception()
+            if error is not None and self.raise_app_exceptions:
+                raise error
+            return
+        kind = message.get("type")
+        if kind == "lifespan.shutdown.failed":
             raise RuntimeError(f"lifespan shutdown failed: {message.get('message', '')}")
+        if kind != "lifespan.shutdown.complete":
+            raise RuntimeError(f"the app answered 'lifespan.shutdown' with {kind!r}")
 
 
-__all__ = ["TestClient", "WebSocketSession"]
+__all__ = ["TestClient", "WebSocketDenied", "WebSocketSession"]

@@ -29,7 +29,12 @@ from ``send``, daphne and hypercorn drop the message and deliver
 ``websocket.disconnect``, daphne cancels an app that lingers. All of them end
 the loop the same way: state DISCONNECTED, groups left, ``disconnect(code)``
 called exactly once, nothing logged. An unhandled exception is logged and
-closes with 1011.
+closes with 1011. ``disconnect()`` runs exactly once on every other path too:
+a client gone before the handshake, a refused origin, a denial, and a
+cancellation that arrives while the connection is being cleaned up.
+
+A scope type other than ``websocket``, ``http`` (426) and ``lifespan`` is a
+``ValueError``, as the ASGI spec asks.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from .exceptions import TraneError, WebSocketDisconnect
 from .layers import get_channel_layer
 from .lifespan import serve_trivial_lifespan
 from .requests import HTTPConnection, _lazy
+from .scopes import unknown_scope
 from .types import Message, Receive, Send
 
 logger = logging.getLogger("trane")
@@ -211,32 +217,45 @@ class WebSocketApplication(HTTPConnection):
                 await serve_trivial_lifespan(receive, send)
             elif kind == "http":
                 await _upgrade_required(send)
+            else:
+                raise unknown_scope(kind)
             return
         self._receive = receive
         self._send = send
-        if (await receive())["type"] != "websocket.connect":
-            return  # the client left before the handshake
-        if self._origins is not None and not self._origin_allowed():
-            with suppress(WebSocketDisconnect):
-                await self.deny(403)
-            return
-        try:
+        try:  # NOTE: whatever happens from here on, _finish() runs disconnect() once
             try:
-                if self._uses_layer:
-                    await self._open_channel()
-                    for group in self.groups:
-                        await self.group_add(group)
-                await self.connect()
-                if self._state is CONNECTING:
-                    await self.close()  # neither accepted nor denied: the server says 403
-                while self._state is CONNECTED:
-                    await self._step()
+                if await self._handshake():
+                    if self._uses_layer:
+                        await self._open_channel()
+                        for group in self.groups:
+                            await self.group_add(group)
+                    await self.connect()
+                    if self._state is CONNECTING:
+                        await self.close()  # neither accepted nor denied: the server says 403
+                    while self._state is CONNECTED:
+                        await self._step()
             except WebSocketDisconnect:
                 pass
             except Exception as exc:
                 await self._fail(exc)
         finally:
             await self._finish()
+
+    async def _handshake(self) -> bool:
+        """Read ``websocket.connect`` and check the origin; False: it is over already."""
+        message = await self._receive()
+        kind = message.get("type")
+        if kind == "websocket.disconnect":  # the client left before the handshake
+            self._state = DISCONNECTED
+            self._close_code = message.get("code", 1005)
+            return False
+        if kind != "websocket.connect":
+            raise WebSocketStateError(f"expected ASGI message 'websocket.connect', got {kind!r}")
+        origins = self._origins
+        if origins is not None and not self._origin_allowed(origins):
+            await self.deny(403)
+            return False
+        return True
 
     async def _step(self) -> None:
         """Handle the next client message or, if we have a channel, layer event."""
@@ -332,31 +351,39 @@ class WebSocketApplication(HTTPConnection):
             self._close_code = 1011
 
     async def _finish(self) -> None:
-        """Stop waiting, leave the groups, run ``disconnect()`` once."""
+        """Stop waiting, leave the groups, run ``disconnect()`` once.
+
+        A cancellation (daphne cancels an app that lingers) that arrives
+        while this cleans up is held back until ``disconnect()`` has run.
+        """
+        cancelled: asyncio.CancelledError | None = None
         pending = [t for t in (self._recv_task, self._layer_task) if t is not None]
         self._recv_task = self._layer_task = None
         for task in pending:
             task.cancel()
+            task.add_done_callback(_retrieve)
         if pending:
-            await asyncio.wait(pending)
-            for task in pending:  # retrieved, so asyncio does not log them
-                if not task.cancelled():
-                    task.exception()
+            try:
+                await asyncio.wait(pending)
+            except asyncio.CancelledError as exc:
+                cancelled = exc
         if self._state is CONNECTED or self._state is CONNECTING:
             self._state = DISCONNECTED  # cancelled (daphne does that): the end anyway
         for group in list(self._joined or ()):
             try:
                 await self.group_discard(group)
+            except asyncio.CancelledError as exc:
+                cancelled = exc
             except Exception as exc:
                 logger.error("Could not leave group %r", group, exc_info=exc)
         try:
             await self.disconnect(self._close_code)
         except Exception as exc:
             logger.error("Exception in %s.disconnect", type(self).__name__, exc_info=exc)
+        if cancelled is not None:
+            raise cancelled
 
-    def _origin_allowed(self) -> bool:
-        allowed = self._origins
-        assert allowed is not None
+    def _origin_allowed(self, allowed: frozenset[str]) -> bool:
         if "*" in allowed:
             return True
         origin = self.headers.get("origin")
@@ -578,6 +605,12 @@ class WebSocketApplication(HTTPConnection):
 
 #: Names that are never event handlers: the base API and its machinery.
 _RESERVED: Final = frozenset(dir(WebSocketApplication))
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Read a finished task's outcome, so that asyncio never logs it as lost."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _upgrade_required(send: Send) -> None:
