@@ -1,7 +1,11 @@
-"""``python -m trane serve module:attr``: run an app on uvicorn, daphne or hypercorn.
+"""``python -m trane serve|check module:attr``: run an app, or check it.
 
-Whatever the server, it gets the app through ``as_asgi3``, so trane objects and
-legacy ASGI 2 apps run on servers that no longer take ASGI 2.
+``serve`` runs it on uvicorn, daphne, hypercorn or granian. Whatever the
+server, it gets the app through ``as_asgi3``, so trane objects and legacy
+ASGI 2 apps run on servers that no longer take ASGI 2. ``check`` says how
+each server would call the app and drives it through the spec checker
+(``trane.check``): exit 0 when clean, 1 with findings, 2 when the target
+cannot be loaded.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .check import check as check_app
 from .compat import as_asgi3
 
 SERVERS = ("uvicorn", "daphne", "hypercorn")
@@ -86,9 +91,30 @@ def serve(target: str, server: str, host: str, port: int, reload: bool) -> None:
         asyncio.run(hypercorn_serve(app, config))  # type: ignore[arg-type]
 
 
+def check(target: str, as_json: bool, path: str) -> int:
+    try:
+        app = load(target)
+    except LoadError as exc:
+        print(f"trane: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the module itself failed: report it, do not crash
+        print(f"trane: error: importing {target!r} raised {exc!r}", file=sys.stderr)
+        return 2
+    if not callable(app):
+        print(f"trane: error: {target!r} is a {type(app).__name__}, not an app", file=sys.stderr)
+        return 2
+    report = check_app(app, target, path)
+    print(report.to_json() if as_json else report.to_text())
+    return report.exit_code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m trane")
     commands = parser.add_subparsers(dest="command", required=True)
+    checking = commands.add_parser("check", help="check module:attr against the ASGI spec")
+    checking.add_argument("target", help="the app, as module:attribute")
+    checking.add_argument("--json", action="store_true", help="print the report as JSON")
+    checking.add_argument("--path", default="/", help="the path the scenarios request")
     run = commands.add_parser("serve", help="serve module:attr")
     run.add_argument("target", help="the app, as module:attribute")
     run.add_argument("--server", choices=SERVERS, default="uvicorn")
@@ -96,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=8000)
     run.add_argument("--reload", action="store_true", help="restart on code changes (uvicorn)")
     args = parser.parse_args(argv)
+    if args.command == "check":
+        return check(args.target, args.json, args.path)
     if args.reload and args.server != "uvicorn":
         parser.error("--reload works with --server uvicorn only")
     try:

@@ -31,9 +31,10 @@ the scope the server sent, and wraps ``receive`` and ``send``:
 
 Every rule has a short id (``RULES``). A violation raises ``ASGIViolation``
 naming the rule, the offending message and a one-line fix; with
-``strict=False`` it is logged to the ``trane.validate`` logger and the message
-goes through. In strict mode the first violation is also raised when the app
-returns, even if the app swallowed it.
+``strict=False`` it is logged to the ``trane.validate`` logger (the record
+carries it as ``record.violation``) and the message goes through. In strict
+mode the first violation is also raised when the app returns, even if the
+app swallowed it.
 
 What is *not* a rule, because the spec allows it: calling ``receive`` again
 after ``http.disconnect`` (www.rst: disconnect "is sent ... if receive is
@@ -300,7 +301,7 @@ class _Connection:
     def fail(self, rule: str, message: Any, detail: str) -> None:
         violation = ASGIViolation(rule, message, detail)
         if not self.strict:
-            logger.warning("%s", violation)
+            logger.warning("%s", violation, extra={"violation": violation})
             return
         if self.violation is None:
             self.violation = violation
@@ -847,7 +848,7 @@ def _connection(scope: Scope, strict: bool) -> _Connection:
         violation = ASGIViolation("scope.shape", scope, "the scope has no str 'type'")
         if strict:
             raise violation
-        logger.warning("%s", violation)
+        logger.warning("%s", violation, extra={"violation": violation})
         kind = ""
     return _CHECKERS.get(kind, _Connection)(scope, strict)
 
