@@ -11,7 +11,9 @@ import asyncio
 import functools
 import json
 import logging
+import runpy
 import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -423,3 +425,11 @@ def test_report_json_round_trips() -> None:
     report.callers.append(check.Caller("uvicorn (auto)", check.ASGI2, True))
     text = report.to_text()
     assert "  [http.status] bad\n      seen in: GET /\n      fix (app): fix it" in text
+
+
+def test_python_m_trane_exits_with_main_s_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["trane", "check", "check_apps:not_an_app"])
+    monkeypatch.delitem(sys.modules, "trane.__main__")  # run afresh, as python -m does
+    with pytest.raises(SystemExit) as info:
+        runpy.run_module("trane.__main__", run_name="__main__")
+    assert info.value.code == 2
