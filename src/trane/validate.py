@@ -42,7 +42,12 @@ called after a response has been sent or after the HTTP connection has been
 closed", so it may be called any number of times); sending after the client
 went away (spec 2.4: the server raises ``OSError`` or ignores it); an app
 raising on a scope type it does not handle (asgi.rst asks for exactly that);
-extra keys in any message. Spec texts: asgiref ``specs/asgi.rst``,
+extra keys in any message. Two judgement calls, said here: a message after
+the final body (or after ``websocket.close``) is a rule although www.rst
+says it "will be ignored", because uvicorn raises on it; and accept
+``headers`` before spec 2.1 or a close ``reason`` before 2.3 count only when
+non-empty, since an older server ignores the extra key anyway (asgi.rst,
+Error Handling). Spec texts: asgiref ``specs/asgi.rst``,
 ``specs/www.rst`` (2.0-2.5), ``specs/lifespan.rst``, ``docs/extensions.rst``.
 """
 
