@@ -11,15 +11,17 @@ import inspect
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import trane
 from asgi import request
-from servers import PYTHON, ROOT
+from servers import PYTHON, ROOT, serve
 from trane import __main__ as cli
 
 
@@ -204,3 +206,142 @@ def test_python_m_trane_missing_module_prints_one_line() -> None:
     assert done.returncode == 2
     assert done.stderr == "trane: error: could not import module 'nosuchmodule'\n"
     assert done.stdout == ""
+
+
+# -- --server granian and --workers N ------------------------------------------
+
+
+@pytest.fixture
+def multi(recorder: Recorder, monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    import granian
+    import hypercorn.run
+
+    monkeypatch.setenv("TRANE_APP", "unset")  # restored after the test
+    monkeypatch.setattr(hypercorn.run, "run", recorder.record("hypercorn.run"))
+    monkeypatch.setattr(granian, "Granian", recorder.record("granian.Granian"))
+    recorder.serve = recorder.record("granian.Granian.serve")  # type: ignore[attr-defined]
+    return recorder
+
+
+def test_main_uvicorn_workers_use_the_factory(multi: Recorder) -> None:
+    assert cli.main(["serve", "examples.legacy:LegacyApp", "--workers", "3"]) == 0
+    [(name, args, kwargs)] = multi.calls
+    assert (name, args) == ("uvicorn.run", (cli.FACTORY,))
+    assert kwargs["workers"] == 3
+    assert (kwargs["factory"], kwargs["reload"], kwargs["reload_dirs"]) == (True, False, None)
+    assert os.environ["TRANE_APP"] == "examples.legacy:LegacyApp"
+
+
+def test_main_hypercorn_workers_run_the_factory(multi: Recorder) -> None:
+    argv = ["serve", "examples.legacy:LegacyApp", "--server", "hypercorn", "--workers", "2"]
+    assert cli.main(argv) == 0
+    [(name, (config,), _)] = multi.calls
+    assert name == "hypercorn.run"
+    assert config.workers == 2
+    assert config.application_path == "trane.__main__:reload_factory()"
+    assert config.bind == ["127.0.0.1:8000"]
+
+
+async def test_main_serves_with_granian(multi: Recorder) -> None:
+    assert cli.main(["serve", "examples.demo:router", "--server", "granian", "--port", "8126"]) == 0
+    (name, args, kwargs), (serve_name, _, _) = multi.calls
+    assert (name, serve_name) == ("granian.Granian", "granian.Granian.serve")
+    assert args == (cli.FACTORY,)
+    assert kwargs["factory"] is True
+    assert (kwargs["address"], kwargs["port"], kwargs["workers"]) == ("127.0.0.1", 8126, 1)
+    assert str(kwargs["interface"].value) == "asgi"
+    assert await _is_demo(cli.reload_factory())  # what each granian worker will load
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (
+            ["--server", "daphne", "--workers", "2"],
+            "--workers works with --server uvicorn, hypercorn, granian; daphne runs one process",
+        ),
+        (["--workers", "0"], "--workers must be 1 or more, got 0"),
+        (["--workers", "2", "--reload"], "--reload and --workers do not go together"),
+    ],
+)
+def test_main_workers_errors(
+    argv: list[str], error: str, recorder: Recorder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["serve", "examples.legacy:app", *argv])
+    assert info.value.code == 2
+    assert error in capsys.readouterr().err
+    assert recorder.calls == []
+
+
+def test_main_daphne_workers_error_from_the_command_line() -> None:
+    done = subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "trane",
+            "serve",
+            "examples.legacy:app",
+            "--server",
+            "daphne",
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert done.stderr.endswith(
+        "error: --workers works with --server uvicorn, hypercorn, granian; daphne runs one"
+        " process (run several behind a load balancer instead)\n"
+    )
+
+
+# -- the same, on real servers ---------------------------------------------------
+
+
+def _session(leader: int) -> list[int]:
+    """The other processes of the session ``leader`` started (its workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == leader:
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[3]) == leader:  # field 6 of stat, the session id
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("server", "target", "path", "body"),
+    [
+        ("uvicorn", "serve_apps:hello3", "/a", "hello from ASGI 3 at /a"),
+        ("hypercorn", "examples.legacy:LegacyApp", "/b", "legacy GET /b"),
+        ("granian", "examples.legacy:LegacyApp", "/c", "legacy GET /c"),
+        ("daphne", "serve_apps:hello3", "/d", "hello from ASGI 3 at /d"),
+    ],
+)
+def test_serve_runs_any_app_on_each_server(server: str, target: str, path: str, body: str) -> None:
+    env = {"PYTHONPATH": f"{ROOT}:{ROOT / 'src'}:{ROOT / 'tests'}"}
+    with serve("trane", target, "--server", server, env=env) as running:
+        response = httpx.get(running.url + path, timeout=10)
+    assert (response.status_code, response.text) == (200, body)
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "hypercorn", "granian"])
+def test_serve_workers_on_real_servers(server: str) -> None:
+    env = {"PYTHONPATH": f"{ROOT}:{ROOT / 'src'}:{ROOT / 'tests'}"}
+    with serve("trane", "serve_apps:Pid", "--server", server, "--workers", "2", env=env) as running:
+        deadline = time.monotonic() + 20
+        while len(workers := _session(running.process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(workers) >= 2, running.output()
+        with httpx.Client(base_url=running.url, timeout=10) as client:
+            pids = {int(client.get("/").text) for _ in range(5)}
+    # Answered by worker processes, not by the supervisor.
+    assert pids <= set(workers)

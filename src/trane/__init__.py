@@ -27,12 +27,14 @@ from .responses import (
 from .routing import Match, Mount, Route, Router, WebSocketRoute, compile_path, register_converter
 from .sse import EventSourceResponse, ServerSentEvent
 from .staticfiles import StaticFiles
+from .validate import ASGIViolation, validate
 from .websockets import WebSocketApplication, WebSocketStateError
 
 __version__ = "0.1.0"
 
 __all__ = [
     "URL",
+    "ASGIViolation",
     "Application",
     "BodyNotWanted",
     "ChannelFull",
@@ -71,4 +73,5 @@ __all__ = [
     "compile_path",
     "get_channel_layer",
     "register_converter",
+    "validate",
 ]
