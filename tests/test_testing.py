@@ -521,7 +521,7 @@ async def test_client_raises_oserror_for_sends_after_the_client_left() -> None:
         await send(MORE)
         await _until_disconnect(receive)
         for message in (MORE, LAST):
-            with pytest.raises(OSError):
+            with pytest.raises(OSError, match="client has gone"):
                 await send(message)
             sent_after.append(message)
 
