@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from h11._abnf import field_name
+from h11._headers import normalize_and_validate
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import trane
 from asgi import make_scope, request
 from trane.datastructures import encode_header
+
+
+def h11_abnf_name(name: str) -> bool:
+    """Whether h11 takes ``name`` as a header name (an RFC 9110 token)."""
+    return re.fullmatch(field_name, name) is not None
 
 
 class Echo(trane.Application):
@@ -87,6 +97,11 @@ def test_mutable_headers_set_replaces_and_add_appends() -> None:
         ("x-a", "1\n", "contains CR, LF or NUL"),
         ("x-a", "1\r", "contains CR, LF or NUL"),
         ("x-a", "1\x00", "contains CR, LF or NUL"),
+        ("x-a", "1\x01", "contains a control character"),
+        ("x-a", "a\x0bb", "contains a control character"),
+        ("x-a", "1\x7f", "contains a control character"),
+        ("x-a", "\x1b[31m", "contains a control character"),
+        ("x-a", "1\x0c", "contains a control character"),
         ("x-a", "\u20ac", "not Latin-1"),
         ("x-a\r\nx-b", "1", "invalid header name"),
         ("x a", "1", "invalid header name"),
@@ -107,9 +122,33 @@ def test_mutable_headers_refuse_injection(name: str, value: str, message: str) -
 
 def test_encode_header_lowercases_and_encodes() -> None:
     assert encode_header("X-Id", "café") == (b"x-id", "café".encode("latin-1"))
+    assert encode_header("x", "\ta  b\tc ") == (b"x", b"a  b\tc")  # the ends are stripped
+    assert encode_header("x", "") == (b"x", b"")
     assert encode_header("x", 7) == (b"x", b"7")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="header name must be a Latin-1 string"):
         encode_header(7, "x")  # type: ignore[arg-type]
+
+
+def _in_field_value_grammar(value: str) -> bool:
+    """RFC 9110: field-vchar (VCHAR / obs-text), with SP and HTAB between them."""
+    return all(ch in " \t" or "!" <= ch <= "~" or "\x80" <= ch <= "\xff" for ch in value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.one_of(st.sampled_from(["x-a", "X-Id", "set-cookie"]), st.text(max_size=8)),
+    value=st.text(st.characters(max_codepoint=0x17F), max_size=20),
+)
+def test_encode_header_accepts_only_what_h11_accepts(name: str, value: str) -> None:
+    try:
+        raw_name, raw_value = encode_header(name, value)
+    except ValueError:
+        # Refused: the name is no token, or the value holds a character
+        # outside the field-value grammar (the ends are stripped first).
+        assert not h11_abnf_name(name) or not _in_field_value_grammar(value.strip(" \t"))
+    else:
+        assert normalize_and_validate([(raw_name, raw_value)])  # h11 sends it
+        assert raw_value == value.strip(" \t").encode("latin-1")
 
 
 # -- QueryParams ---------------------------------------------------------------

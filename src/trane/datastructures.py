@@ -18,18 +18,28 @@ RawHeaders = list[tuple[bytes, bytes]]
 
 # RFC 9110 token characters: what a header name may be made of.
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_BAD_VALUE = re.compile(rb"[\x00\r\n]")
+# RFC 9110 field-value: visible ASCII and obs-text, with SP and HTAB inside
+# (the ends are stripped). Anything else is a control character.
+_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_CR_LF_NUL = re.compile(rb"[\x00\r\n]")
 
 
 def encode_header(name: str, value: str) -> tuple[bytes, bytes]:
-    """Validate and encode one header pair.
+    """Validate and encode one header pair: an RFC 9110 token and field value.
 
-    >>> encode_header("X-Id", "7")
+    >>> encode_header("X-Id", " 7 ")
     (b'x-id', b'7')
     >>> encode_header("X-Id", "7\\r\\nSet-Cookie: a=b")
     Traceback (most recent call last):
     ...
     ValueError: header value for 'X-Id' contains CR, LF or NUL: '7\\r\\nSet-Cookie: a=b'
+    >>> encode_header("X-Id", "7\\x7f")
+    Traceback (most recent call last):
+    ...
+    ValueError: header value for 'X-Id' contains a control character: '7\\x7f'
+
+    Leading and trailing spaces and tabs are stripped, as RFC 9110 says a
+    field value has none.
     """
     try:
         raw_name = name.encode("latin-1")
@@ -42,8 +52,9 @@ def encode_header(name: str, value: str) -> tuple[bytes, bytes]:
     except UnicodeEncodeError:
         raise ValueError(f"header value for {name!r} is not Latin-1: {value!r}") from None
     if _BAD_VALUE.search(raw_value):
-        raise ValueError(f"header value for {name!r} contains CR, LF or NUL: {value!r}")
-    return raw_name.lower(), raw_value
+        what = "CR, LF or NUL" if _CR_LF_NUL.search(raw_value) else "a control character"
+        raise ValueError(f"header value for {name!r} contains {what}: {value!r}")
+    return raw_name.lower(), raw_value.strip(b" \t")
 
 
 class Headers(Mapping[str, str]):
