@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from h11._abnf import field_name
@@ -225,6 +226,88 @@ def test_url_root_path_is_not_doubled() -> None:
     legacy = make_scope(path="/x", root_path="/app")
     assert trane.URL.from_scope(modern).path == "/app/x"
     assert trane.URL.from_scope(legacy).path == "/app/x"
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "example.com/admin?x=",  # would put a path and query before the real path
+        "evil.com:80@good.com",  # a URL parser reads the host as good.com
+        "evil.com#",
+        "evil.com\\@good.com",
+        "a b",
+        "example.com:99999",
+        "example.com:",
+        ":80",
+        "[::zz]",
+        "[1.2.3.4]",
+        "exämple.com",
+        "",
+    ],
+)
+def test_url_from_scope_ignores_a_malformed_host_header(host: str) -> None:
+    scope = make_scope(path="/public", server=("10.0.0.1", 8000))
+    scope["headers"] = [(b"host", host.encode("latin-1"))]
+    url = trane.URL.from_scope(scope)
+    assert str(url) == "http://10.0.0.1:8000/public"
+    assert (url.hostname, url.port) == ("10.0.0.1", 8000)
+
+
+@pytest.mark.parametrize(
+    ("host", "hostname", "port"),
+    [
+        ("Example.COM", "example.com", None),
+        ("example.com:8080", "example.com", 8080),
+        ("127.0.0.1:0", "127.0.0.1", 0),
+        ("[::1]:8000", "::1", 8000),
+        ("[2001:DB8::1]", "2001:db8::1", None),
+        ("my_service.internal.", "my_service.internal.", None),
+    ],
+)
+def test_url_from_scope_keeps_a_valid_host_header(
+    host: str, hostname: str, port: int | None
+) -> None:
+    scope = make_scope(path="/p")
+    scope["headers"] = [(b"host", host.encode())]
+    url = trane.URL.from_scope(scope)
+    assert str(url) == f"http://{host}/p"
+    assert (url.hostname, url.port) == (hostname, port)
+
+
+def test_url_from_scope_brackets_an_ipv6_server_address() -> None:
+    scope = make_scope(path="/p", server=("::1", 8000))
+    scope["headers"] = []
+    url = trane.URL.from_scope(scope)
+    assert str(url) == "http://[::1]:8000/p"
+    assert (url.hostname, url.port) == ("::1", 8000)
+
+
+def test_url_without_a_netloc_has_no_hostname() -> None:
+    url = trane.URL("http", "", "/p")
+    assert (url.hostname, url.port) == (None, None)
+
+
+_HOST_PIECES = st.sampled_from(
+    ["example.com", "good.com", "[::1]", "127.0.0.1", ":", ":80", "@", "/", "?", "#", "\\",
+     "[", "]", "%2F", " ", "\t", "..", "ä", ":99999", "\x00", "\xff"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    host=st.one_of(
+        st.binary(max_size=30),
+        st.lists(_HOST_PIECES, max_size=6).map(lambda parts: "".join(parts).encode("latin-1")),
+    )
+)
+def test_url_host_reparses_to_its_own_hostname_and_port(host: bytes) -> None:
+    scope = make_scope(path="/public", query=b"q=1", server=("10.0.0.1", 8000))
+    scope["headers"] = [(b"host", host)]
+    url = trane.URL.from_scope(scope)
+    parts = urlsplit(str(url))
+    assert (parts.hostname, parts.port) == (url.hostname, url.port)
+    assert url.hostname is not None
+    assert (parts.path, parts.query, parts.fragment) == ("/public", "q=1", "")
 
 
 async def test_datastructures_in_a_view() -> None:

@@ -155,7 +155,6 @@ class FormData(MultiDict[FormValue]):
             await upload.close()
 
 
-
 # -- header parameters ---------------------------------------------------
 
 # One token per match, decided by its first character, so a scan is linear

@@ -10,11 +10,11 @@ counting the bytes actually received against ``max_body_size``.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from http.cookies import _unquote
 from typing import Any, ClassVar, Generic, TypeVar, overload
 
-from .datastructures import URL, Headers, QueryParams
+from .datastructures import URL, Headers, QueryParams, host_allowed, split_host
 from .exceptions import ClientDisconnect, HTTPError
 from .forms import SPOOL_SIZE, FormData, parse_form
 from .types import Receive, Scope
@@ -94,6 +94,13 @@ class HTTPConnection:
 
     scope: Scope
 
+    #: The Host header values this view answers to: ``"example.com"``,
+    #: ``"*.example.com"`` for any subdomain, ``"*"`` for any valid host. When
+    #: set, reading ``self.url`` with another Host header is a 400 (as
+    #: Django's ALLOWED_HOSTS). ``None``: any valid host; a malformed Host
+    #: header is never used, the server's address stands in for it.
+    allowed_hosts: ClassVar[Sequence[str] | None] = None
+
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
 
@@ -129,6 +136,13 @@ class HTTPConnection:
 
     @_lazy
     def url(self) -> URL:
+        allowed = self.allowed_hosts
+        if allowed is not None:
+            host = self.headers.get("host")
+            if host is not None:
+                parts = split_host(host)
+                if parts is None or not host_allowed(parts[0], allowed):
+                    raise HTTPError(400, "Invalid Host header")
         return URL.from_scope(self.scope)
 
     @_lazy
