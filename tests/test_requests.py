@@ -10,7 +10,6 @@ import pytest
 import trane
 from asgi import make_scope, recorder, request
 from communicator import Communicator
-from trane.requests import parse_cookies
 
 
 class Inspect(trane.Application):
@@ -257,15 +256,6 @@ def test_request_state_without_scope_state_is_empty() -> None:
     view.state["db"] = 1
     assert view.scope["state"] == {"db": 1}
     assert repr(view.state) == "State({'db': 1})"
-
-
-def test_parse_cookies_is_lenient() -> None:
-    assert parse_cookies('a=1; b="x y"; junk; c=; =d; e=a=b') == {
-        "a": "1",
-        "b": "x y",
-        "c": "",
-        "e": "a=b",
-    }
 
 
 # -- the body --------------------------------------------------------------

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
-from http.cookies import _unquote
 from typing import Any, ClassVar, Generic, TypeVar, overload
 
+from .cookies import parse_cookies
 from .datastructures import URL, Headers, QueryParams, host_allowed, split_host
 from .exceptions import ClientDisconnect, HTTPError
 from .forms import SPOOL_SIZE, FormData, parse_form
@@ -72,21 +72,6 @@ class State:
 
     def __repr__(self) -> str:
         return f"State({self._data!r})"
-
-
-def parse_cookies(header: str) -> dict[str, str]:
-    """Parse a ``Cookie`` header the lenient way browsers send it.
-
-    >>> parse_cookies('a=1; b="x y"; junk; c=')
-    {'a': '1', 'b': 'x y', 'c': ''}
-    """
-    cookies: dict[str, str] = {}
-    for chunk in header.split(";"):
-        key, sep, value = chunk.partition("=")
-        key, value = key.strip(), value.strip()
-        if sep and key:
-            cookies[key] = _unquote(value)
-    return cookies
 
 
 class HTTPConnection:
