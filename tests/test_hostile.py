@@ -16,7 +16,9 @@ import examples.files
 import examples.inheritance
 import pytest
 
+import trane
 from asgi import request
+from trane.testing import TestClient
 
 SEGMENTS = ["..", "%2e%2e", "a b", "\x00", "é", "x" * 3000, "9" * 5000, "-1", "1.5", "",
             "a/b", "\\..\\", "%00", "💥"]  # fmt: skip
@@ -68,3 +70,27 @@ async def test_hostile_requests_never_get_a_5xx(name: str) -> None:
             request(app, method, path, disconnect_after_body=True, **spec), 5
         )
         assert 200 <= result.status < 500, (method, path[:80], spec["headers"], result.body[:200])
+
+
+# -- JSON that could not be sent back ---------------------------------------------
+
+
+class JsonEcho(trane.WebSocketApplication):
+    encoding = "json"
+
+    async def receive_json(self, data: Any) -> None:
+        await self.send_json(data)
+
+
+@pytest.mark.parametrize(
+    "text", ["NaN", "[-Infinity]", "1e999", '"\\ud800"', '{"\\udfff": 1}', '"\ud800"']
+)
+async def test_hostile_websocket_json_closes_1007(text: str) -> None:
+    # These reached receive_json, whose echo then failed: a 1011 close.
+    async with TestClient(JsonEcho) as client, client.websocket_connect("/") as ws:
+        await ws.send_text('["fine"]')
+        assert await ws.receive_json() == ["fine"]
+        await ws.send_text(text)
+        with pytest.raises(trane.WebSocketDisconnect) as caught:
+            await ws.receive()
+        assert (caught.value.code, caught.value.reason) == (1007, "invalid JSON")

@@ -334,6 +334,30 @@ async def test_request_json_errors_are_400_with_short_reason(
     assert "Traceback" not in result.text
 
 
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"NaN", "Invalid JSON: NaN is not a JSON number"),
+        (b'{"a": [Infinity]}', "Invalid JSON: Infinity is not a JSON number"),
+        (b"[1e999]", "Invalid JSON: number 1e999 is out of range"),
+        (b'{"name": "\\ud800"}', "Invalid JSON: a \\u escape makes a lone surrogate"),
+        (b'"\xed\xa0\x80"', "Invalid JSON: body is not UTF-8"),
+    ],
+    ids=["nan", "infinity", "overflow", "lone-surrogate", "utf8-surrogate"],
+)
+async def test_request_json_refuses_what_could_not_be_echoed(body: bytes, reason: str) -> None:
+    # Echoed back, each of these was a 500: json_dumps cannot write it.
+    result = await request(router, "PUT", "/echo", body=body, headers=JSON_HEADERS)
+    assert (result.status, result.text) == (400, reason)
+
+
+async def test_request_json_echoes_a_surrogate_pair() -> None:
+    body = b'{"smile": "\\ud83d\\ude00", "raw": "\\\\ud800"}'
+    result = await request(router, "PUT", "/echo", body=body, headers=JSON_HEADERS)
+    assert result.status == 200
+    assert json.loads(result.body) == {"json": {"smile": "\U0001f600", "raw": "\\ud800"}}
+
+
 # -- max_body_size ---------------------------------------------------------
 
 

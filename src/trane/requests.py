@@ -17,6 +17,7 @@ from .cookies import parse_cookies
 from .datastructures import URL, Headers, QueryParams, host_allowed, split_host
 from .exceptions import ClientDisconnect, HTTPError
 from .forms import SPOOL_SIZE, FormData, parse_form
+from .strictjson import parse_json
 from .types import Receive, Scope
 
 T = TypeVar("T")
@@ -235,12 +236,12 @@ class HTTPRequest(HTTPConnection):
                 raise HTTPError(400, f"Expected a JSON body, got Content-Type {content_type!r}")
         body = await self.body()
         try:
-            return json.loads(body)
+            return parse_json(body)
         except UnicodeDecodeError:
             raise HTTPError(400, "Invalid JSON: body is not UTF-8") from None
         except json.JSONDecodeError as exc:
             raise HTTPError(400, f"Invalid JSON: {exc}") from None
-        except (ValueError, RecursionError) as exc:  # huge ints, deep nesting
+        except (ValueError, RecursionError) as exc:  # NaN, surrogates, huge ints, deep nesting
             raise HTTPError(400, f"Invalid JSON: {exc}") from None
 
     async def form(self) -> FormData:

@@ -226,12 +226,18 @@ _encode_json: Final = _one_shot_encoder()
 
 
 def json_dumps(content: Any) -> bytes:
-    """Compact UTF-8 JSON; NaN and infinities raise ``ValueError``.
+    """Compact UTF-8 JSON; NaN, infinities and lone surrogates raise ``ValueError``.
 
     >>> json_dumps({"hello": "wörld", "n": [1, 2]})
     b'{"hello":"w\\xc3\\xb6rld","n":[1,2]}'
     """
-    return _encode_json(content).encode()
+    try:
+        return _encode_json(content).encode()
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end]
+        raise ValueError(f"cannot encode as JSON: a lone surrogate {bad!r} is no text") from None
+    except ValueError as exc:  # NaN or an infinity
+        raise ValueError(f"cannot encode as JSON: {exc}") from None
 
 
 class JSONResponse(Response):

@@ -46,6 +46,7 @@ from .exceptions import TraneError, WebSocketDisconnect
 from .layers import get_channel_layer
 from .lifespan import serve_trivial_lifespan
 from .requests import HTTPConnection, _lazy
+from .strictjson import parse_json
 from .types import Message, Receive, Send
 
 logger = logging.getLogger("trane")
@@ -271,7 +272,7 @@ class WebSocketApplication(HTTPConnection):
                 await self.receive_bytes(data)
         elif encoding == "json":
             try:
-                obj = json.loads(data)
+                obj = parse_json(data)
             except (ValueError, RecursionError):
                 await self.close(1007, "invalid JSON")
                 return
