@@ -164,6 +164,11 @@ class HTTPRequest(HTTPConnection):
     max_part_size: ClassVar[int] = 1024 * 1024
     #: Bytes of each upload kept in memory before it is spooled to disk.
     max_upload_memory: ClassVar[int] = SPOOL_SIZE
+    #: The most headers one multipart part may have (more is a 400).
+    max_part_headers: ClassVar[int] = 16
+    #: The most bytes of header names and values one multipart part may have
+    #: (more is a 400).
+    max_part_header_size: ClassVar[int] = 8 * 1024
 
     _receive: Receive
     _body: bytes | None = None
@@ -261,6 +266,8 @@ class HTTPRequest(HTTPConnection):
                     max_files=self.max_form_files,
                     max_part_size=self.max_part_size,
                     spool_size=self.max_upload_memory,
+                    max_part_headers=self.max_part_headers,
+                    max_part_header_size=self.max_part_header_size,
                 )
                 self._needs_end = True
             finally:
