@@ -219,6 +219,12 @@ async def test_form_multipart_filenames_kept_as_sent_but_never_used_as_paths() -
         assert not isinstance(upload.file.name, str)
 
 
+async def test_form_multipart_names_not_in_utf8_are_read_as_latin1() -> None:
+    head = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="caf\xe9"\r\n\r\n'
+    result = await post(body=multipart(head.encode("latin-1") + b"x\r\n"))
+    assert data(result) == {"café": ["x"]}
+
+
 async def test_form_multipart_split_into_tiny_chunks() -> None:
     body = multipart(part("a", b"1" * 50), part("f", b"\r\n--" * 40, "f.bin"))
     chunks = [body[i : i + 7] for i in range(0, len(body), 7)]
