@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from h11._abnf import field_name
+from h11._headers import normalize_and_validate
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import trane
 from asgi import make_scope, request
 from trane.datastructures import encode_header
+
+
+def h11_abnf_name(name: str) -> bool:
+    """Whether h11 takes ``name`` as a header name (an RFC 9110 token)."""
+    return re.fullmatch(field_name, name) is not None
 
 
 class Echo(trane.Application):
@@ -87,6 +98,11 @@ def test_mutable_headers_set_replaces_and_add_appends() -> None:
         ("x-a", "1\n", "contains CR, LF or NUL"),
         ("x-a", "1\r", "contains CR, LF or NUL"),
         ("x-a", "1\x00", "contains CR, LF or NUL"),
+        ("x-a", "1\x01", "contains a control character"),
+        ("x-a", "a\x0bb", "contains a control character"),
+        ("x-a", "1\x7f", "contains a control character"),
+        ("x-a", "\x1b[31m", "contains a control character"),
+        ("x-a", "1\x0c", "contains a control character"),
         ("x-a", "\u20ac", "not Latin-1"),
         ("x-a\r\nx-b", "1", "invalid header name"),
         ("x a", "1", "invalid header name"),
@@ -107,9 +123,33 @@ def test_mutable_headers_refuse_injection(name: str, value: str, message: str) -
 
 def test_encode_header_lowercases_and_encodes() -> None:
     assert encode_header("X-Id", "café") == (b"x-id", "café".encode("latin-1"))
+    assert encode_header("x", "\ta  b\tc ") == (b"x", b"a  b\tc")  # the ends are stripped
+    assert encode_header("x", "") == (b"x", b"")
     assert encode_header("x", 7) == (b"x", b"7")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="header name must be a Latin-1 string"):
         encode_header(7, "x")  # type: ignore[arg-type]
+
+
+def _in_field_value_grammar(value: str) -> bool:
+    """RFC 9110: field-vchar (VCHAR / obs-text), with SP and HTAB between them."""
+    return all(ch in " \t" or "!" <= ch <= "~" or "\x80" <= ch <= "\xff" for ch in value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.one_of(st.sampled_from(["x-a", "X-Id", "set-cookie"]), st.text(max_size=8)),
+    value=st.text(st.characters(max_codepoint=0x17F), max_size=20),
+)
+def test_encode_header_accepts_only_what_h11_accepts(name: str, value: str) -> None:
+    try:
+        raw_name, raw_value = encode_header(name, value)
+    except ValueError:
+        # Refused: the name is no token, or the value holds a character
+        # outside the field-value grammar (the ends are stripped first).
+        assert not h11_abnf_name(name) or not _in_field_value_grammar(value.strip(" \t"))
+    else:
+        assert normalize_and_validate([(raw_name, raw_value)])  # h11 sends it
+        assert raw_value == value.strip(" \t").encode("latin-1")
 
 
 # -- QueryParams ---------------------------------------------------------------
@@ -186,6 +226,88 @@ def test_url_root_path_is_not_doubled() -> None:
     legacy = make_scope(path="/x", root_path="/app")
     assert trane.URL.from_scope(modern).path == "/app/x"
     assert trane.URL.from_scope(legacy).path == "/app/x"
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "example.com/admin?x=",  # would put a path and query before the real path
+        "evil.com:80@good.com",  # a URL parser reads the host as good.com
+        "evil.com#",
+        "evil.com\\@good.com",
+        "a b",
+        "example.com:99999",
+        "example.com:",
+        ":80",
+        "[::zz]",
+        "[1.2.3.4]",
+        "exämple.com",
+        "",
+    ],
+)
+def test_url_from_scope_ignores_a_malformed_host_header(host: str) -> None:
+    scope = make_scope(path="/public", server=("10.0.0.1", 8000))
+    scope["headers"] = [(b"host", host.encode("latin-1"))]
+    url = trane.URL.from_scope(scope)
+    assert str(url) == "http://10.0.0.1:8000/public"
+    assert (url.hostname, url.port) == ("10.0.0.1", 8000)
+
+
+@pytest.mark.parametrize(
+    ("host", "hostname", "port"),
+    [
+        ("Example.COM", "example.com", None),
+        ("example.com:8080", "example.com", 8080),
+        ("127.0.0.1:0", "127.0.0.1", 0),
+        ("[::1]:8000", "::1", 8000),
+        ("[2001:DB8::1]", "2001:db8::1", None),
+        ("my_service.internal.", "my_service.internal.", None),
+    ],
+)
+def test_url_from_scope_keeps_a_valid_host_header(
+    host: str, hostname: str, port: int | None
+) -> None:
+    scope = make_scope(path="/p")
+    scope["headers"] = [(b"host", host.encode())]
+    url = trane.URL.from_scope(scope)
+    assert str(url) == f"http://{host}/p"
+    assert (url.hostname, url.port) == (hostname, port)
+
+
+def test_url_from_scope_brackets_an_ipv6_server_address() -> None:
+    scope = make_scope(path="/p", server=("::1", 8000))
+    scope["headers"] = []
+    url = trane.URL.from_scope(scope)
+    assert str(url) == "http://[::1]:8000/p"
+    assert (url.hostname, url.port) == ("::1", 8000)
+
+
+def test_url_without_a_netloc_has_no_hostname() -> None:
+    url = trane.URL("http", "", "/p")
+    assert (url.hostname, url.port) == (None, None)
+
+
+_HOST_PIECES = st.sampled_from(
+    ["example.com", "good.com", "[::1]", "127.0.0.1", ":", ":80", "@", "/", "?", "#", "\\",
+     "[", "]", "%2F", " ", "\t", "..", "ä", ":99999", "\x00", "\xff"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    host=st.one_of(
+        st.binary(max_size=30),
+        st.lists(_HOST_PIECES, max_size=6).map(lambda parts: "".join(parts).encode("latin-1")),
+    )
+)
+def test_url_host_reparses_to_its_own_hostname_and_port(host: bytes) -> None:
+    scope = make_scope(path="/public", query=b"q=1", server=("10.0.0.1", 8000))
+    scope["headers"] = [(b"host", host)]
+    url = trane.URL.from_scope(scope)
+    parts = urlsplit(str(url))
+    assert (parts.hostname, parts.port) == (url.hostname, url.port)
+    assert url.hostname is not None
+    assert (parts.path, parts.query, parts.fragment) == ("/public", "q=1", "")
 
 
 async def test_datastructures_in_a_view() -> None:

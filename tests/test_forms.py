@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
 import tempfile
 import threading
 import tracemalloc
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from python_multipart import MultipartParser
 
 import trane
+import trane.forms
 from asgi import Result, request
-from trane.forms import FormData, UploadFile, parse_options_header, safe_filename
+from trane.forms import FormData, UploadFile, parse_form, parse_options_header, safe_filename
 
 BOUNDARY = "----trane-boundary-7MA4YWxkTrZu0gW"
 MULTIPART = [(b"content-type", f"multipart/form-data; boundary={BOUNDARY}".encode())]
@@ -213,6 +219,12 @@ async def test_form_multipart_filenames_kept_as_sent_but_never_used_as_paths() -
         assert not isinstance(upload.file.name, str)
 
 
+async def test_form_multipart_names_not_in_utf8_are_read_as_latin1() -> None:
+    head = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="caf\xe9"\r\n\r\n'
+    result = await post(body=multipart(head.encode("latin-1") + b"x\r\n"))
+    assert data(result) == {"café": ["x"]}
+
+
 async def test_form_multipart_split_into_tiny_chunks() -> None:
     body = multipart(part("a", b"1" * 50), part("f", b"\r\n--" * 40, "f.bin"))
     chunks = [body[i : i + 7] for i in range(0, len(body), 7)]
@@ -349,6 +361,92 @@ async def test_form_limits_are_inherited() -> None:
     assert result.status == 400
 
 
+class HeaderPolicy(trane.Application):
+    max_part_headers = 20
+    max_part_header_size = 100
+
+    async def post(self) -> dict[str, Any]:
+        return await describe(await self.form())
+
+
+def headed(*lines: bytes, name: str = "a") -> bytes:
+    """A body of one field part with these extra header lines."""
+    head = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n'.encode()
+    return multipart(head + b"".join(line + b"\r\n" for line in lines) + b"\r\n1\r\n")
+
+
+async def test_form_part_header_limits_are_class_policies() -> None:
+    assert (trane.Application.max_part_headers, trane.Application.max_part_header_size) == (
+        16,
+        8192,
+    )
+    # 20 headers with 100 bytes of names and values pass (the Content-Disposition
+    # header has 38); python-multipart's own default allows 8 headers.
+    ok = await post(HeaderPolicy, body=headed(*[b"X: 1"] * 18, b"X-Y: " + b"y" * 23))
+    assert data(ok) == {"a": ["1"]}
+    count = await post(HeaderPolicy, body=headed(*[b"X: 1"] * 20))
+    assert (count.status, count.body) == (400, b"Too many headers in a multipart part (at most 20)")
+    size = await post(HeaderPolicy, body=headed(*[b"X-Long: " + b"y" * 30] * 2))
+    assert (size.status, size.body) == (400, b"Multipart part headers larger than 100 bytes")
+    # The limits are per part: each of many parts may use them all.
+    parts = [headed(*[b"X: 1"] * 19, name=f"f{i}").rsplit(b"--" + BOUNDARY.encode(), 1)[0]
+             for i in range(5)]  # fmt: skip
+    many = await post(HeaderPolicy, body=multipart(*parts))
+    assert data(many) == {f"f{i}": ["1"] for i in range(5)}
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [b"a:"] * 250_000,  # 1 MiB of empty headers: grew RSS by 33 MB before
+        [b"X-Big: " + b"y" * (1024 * 1024)],  # one huge header
+        [b"X-Big: " + b"y" * 4000] * 3,  # several lines, each under the per-line bound
+        [b"X-Pad:" + b" " * (1024 * 1024) + b"1"],  # a huge run of spaces
+    ],
+    ids=["many-empty", "one-huge", "three-large", "spaces"],
+)
+async def test_form_hostile_part_headers_are_400_with_bounded_memory(lines: list[bytes]) -> None:
+    body = headed(*lines)
+    chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+    tracemalloc.start()
+    try:
+        result = await request(SizeOnly, "POST", "/", chunks=chunks, headers=MULTIPART)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.status == 400, result.body
+    assert b"header" in result.body.lower(), result.body
+    assert peak < len(body) // 2 + 512 * 1024, peak
+
+
+@pytest.mark.parametrize(
+    ("lines", "reason"),
+    [
+        ([b"a:"] * 250_000, b"Too many headers in a multipart part (at most 16)"),
+        ([b"X-Big: " + b"y" * (1024 * 1024)], b"Multipart part headers larger than 8192 bytes"),
+    ],
+    ids=["many-empty", "one-huge"],
+)
+async def test_form_part_header_limits_hold_without_python_multipart_bounds(
+    monkeypatch: pytest.MonkeyPatch, lines: list[bytes], reason: bytes
+) -> None:
+    # As python-multipart before 0.0.27: no header bounds of its own.
+    def unbounded(boundary: bytes, callbacks: Any, **_: Any) -> MultipartParser:
+        return MultipartParser(boundary, callbacks, max_header_count=2**62, max_header_size=2**62)
+
+    monkeypatch.setattr(trane.forms, "MultipartParser", unbounded)
+    body = headed(*lines)
+    chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+    tracemalloc.start()
+    try:
+        result = await request(SizeOnly, "POST", "/", chunks=chunks, headers=MULTIPART)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (result.status, result.body) == (400, reason)
+    assert peak < len(body) // 2 + 512 * 1024, peak
+
+
 def _multi_megabyte_upload(size: int) -> tuple[list[bytes], int]:
     """A multipart body of ``size`` file bytes, as 64 KiB chunks sharing one buffer."""
     blob = bytes(range(256)) * 256  # 64 KiB
@@ -440,7 +538,7 @@ async def test_form_over_max_body_size_in_chunks_is_413_with_bounded_memory() ->
         (
             MULTIPART,
             multipart(f"--{BOUNDARY}\r\n".encode() + b"X-A: 1\r\n" * 20 + b"\r\nx\r\n"),
-            b"Maximum header count",
+            b"Too many headers in a multipart part (at most 16)",
         ),
         (MULTIPART, multipart(part("a", b"\xff\xfe")), b"field 'a' is not UTF-8"),
         ([], b"a=1", b"got no Content-Type"),
@@ -513,6 +611,102 @@ async def test_form_pathological_content_type_header_is_linear() -> None:
         headers = [(b"content-type", value.encode())]
         result = await asyncio.wait_for(post(body=b"--x--\r\n", headers=headers), timeout=5)
         assert result.status in (200, 400)
+
+
+# -- properties --------------------------------------------------------------
+
+
+def _quoted(text: str) -> bytes:
+    """``text`` as an RFC 7578 quoted-string parameter, UTF-8 like browsers send."""
+    return b'"' + text.replace("\\", "\\\\").replace('"', '\\"').encode() + b'"'
+
+
+async def _parse(body: bytes, cuts: list[int], **limits: Any) -> FormData:
+    points = sorted({0, len(body), *(cut % (len(body) + 1) for cut in cuts)})
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start, end in itertools.pairwise(points):
+            yield body[start:end]
+
+    return await parse_form(f"multipart/form-data; boundary={BOUNDARY}", chunks(), **limits)
+
+
+_NAMES = st.text(st.characters(blacklist_characters="\r\n", codec="utf-8"), max_size=12)
+_PARTS = st.lists(
+    st.tuples(
+        _NAMES,
+        st.one_of(st.none(), _NAMES),
+        st.one_of(st.text(max_size=30), st.binary(max_size=300)),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(parts=_PARTS, cuts=st.lists(st.integers(min_value=0), max_size=12))
+async def test_form_multipart_gives_back_every_field_and_file(
+    parts: list[tuple[str, str | None, str | bytes]], cuts: list[int]
+) -> None:
+    body = b""
+    expected: list[tuple[str, str | None, bytes]] = []
+    for name, filename, content in parts:
+        if filename is None:
+            content = content if isinstance(content, str) else content.decode("latin-1")
+            data = content.encode()
+        else:
+            data = content.encode() if isinstance(content, str) else content
+        assume(f"\r\n--{BOUNDARY}".encode() not in b"\r\n" + data)
+        disposition = b"form-data; name=" + _quoted(name)
+        if filename is not None:
+            disposition += b"; filename=" + _quoted(filename)
+        body += f"--{BOUNDARY}\r\n".encode() + b"Content-Disposition: " + disposition
+        body += b"\r\n\r\n" + data + b"\r\n"
+        expected.append((name, filename, data))
+    body += f"--{BOUNDARY}--\r\n".encode()
+    form = await _parse(body, cuts, spool_size=64)
+    try:
+        got: list[tuple[str, str | None, bytes]] = []
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                got.append((key, value.filename, await value.read()))
+            else:
+                got.append((key, None, value.encode()))
+        assert got == expected
+    finally:
+        await form.close()
+
+
+_HOSTILE_LINES = st.lists(
+    st.one_of(
+        st.just(b"a:"),
+        st.just(b":"),
+        st.builds(lambda n: b"X-Big: " + b"y" * n, st.integers(0, 20_000)),
+        st.builds(lambda n: b"X-Pad:" + b" " * n + b"1", st.integers(0, 20_000)),
+        st.binary(max_size=40),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    lines=_HOSTILE_LINES,
+    end=st.sampled_from([b"\r\nx\r\n--%s--\r\n", b"\r\nx", b"", b"\r\nx\r\n--%s"]),
+    cuts=st.lists(st.integers(min_value=0), max_size=8),
+)
+async def test_form_hostile_multipart_is_400_or_413_never_another_error(
+    lines: list[bytes], end: bytes, cuts: list[int]
+) -> None:
+    body = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n'.encode()
+    body += b"".join(line + b"\r\n" for line in lines) + end.replace(b"%s", BOUNDARY.encode())
+    status = 200
+    try:
+        form = await _parse(body, cuts)
+    except trane.HTTPError as exc:  # anything else fails the test
+        status = exc.status
+    else:
+        await form.close()
+    assert status in (200, 400, 413)
 
 
 # -- header parameters -------------------------------------------------------

@@ -201,7 +201,7 @@ def test_response_headers_are_validated_at_construction() -> None:
 async def test_response_cookies_are_formatted_and_validated() -> None:
     result = await request(router, "GET", "/cookies")
     assert result.header_list("set-cookie") == [
-        "sid=a%20b%3Bc; Max-Age=60; Path=/; Secure; HttpOnly; SameSite=Lax",
+        'sid="a\\040b\\073c"; Max-Age=60; Path=/; Secure; HttpOnly; SameSite=Lax',
         "pref=dark; Path=/app; Domain=example.org; SameSite=Strict",
         "old=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; SameSite=Lax",
     ]
@@ -250,7 +250,9 @@ def test_format_cookie_refuses_bad_attributes(
 
 
 def test_format_cookie_quotes_unsafe_values() -> None:
-    assert format_cookie("k", 'a;b\r\n"c', path=None, samesite=None) == "k=a%3Bb%0D%0A%22c"
+    assert format_cookie("k", 'a;b\r\n"c', path=None, samesite=None) == (
+        'k="a\\073b\\015\\012\\042c"'
+    )
 
 
 # -- redirects ---------------------------------------------------------------

@@ -9,6 +9,7 @@ before anything reaches the wire.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -18,18 +19,28 @@ RawHeaders = list[tuple[bytes, bytes]]
 
 # RFC 9110 token characters: what a header name may be made of.
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_BAD_VALUE = re.compile(rb"[\x00\r\n]")
+# RFC 9110 field-value: visible ASCII and obs-text, with SP and HTAB inside
+# (the ends are stripped). Anything else is a control character.
+_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_CR_LF_NUL = re.compile(rb"[\x00\r\n]")
 
 
 def encode_header(name: str, value: str) -> tuple[bytes, bytes]:
-    """Validate and encode one header pair.
+    """Validate and encode one header pair: an RFC 9110 token and field value.
 
-    >>> encode_header("X-Id", "7")
+    >>> encode_header("X-Id", " 7 ")
     (b'x-id', b'7')
     >>> encode_header("X-Id", "7\\r\\nSet-Cookie: a=b")
     Traceback (most recent call last):
     ...
     ValueError: header value for 'X-Id' contains CR, LF or NUL: '7\\r\\nSet-Cookie: a=b'
+    >>> encode_header("X-Id", "7\\x7f")
+    Traceback (most recent call last):
+    ...
+    ValueError: header value for 'X-Id' contains a control character: '7\\x7f'
+
+    Leading and trailing spaces and tabs are stripped, as RFC 9110 says a
+    field value has none.
     """
     try:
         raw_name = name.encode("latin-1")
@@ -42,8 +53,9 @@ def encode_header(name: str, value: str) -> tuple[bytes, bytes]:
     except UnicodeEncodeError:
         raise ValueError(f"header value for {name!r} is not Latin-1: {value!r}") from None
     if _BAD_VALUE.search(raw_value):
-        raise ValueError(f"header value for {name!r} contains CR, LF or NUL: {value!r}")
-    return raw_name.lower(), raw_value
+        what = "CR, LF or NUL" if _CR_LF_NUL.search(raw_value) else "a control character"
+        raise ValueError(f"header value for {name!r} contains {what}: {value!r}")
+    return raw_name.lower(), raw_value.strip(b" \t")
 
 
 class Headers(Mapping[str, str]):
@@ -195,8 +207,69 @@ class QueryParams(MultiDict[str]):
         return f"QueryParams({str(self)!r})"
 
 
+# RFC 3986 host as a Host header may carry it: a DNS-style name or IPv4
+# address, or a bracketed IPv6 address; then an optional port.
+_HOST = re.compile(r"(?:([A-Za-z0-9._-]+)|\[([0-9A-Fa-f:.]+)\])(?::([0-9]{1,5}))?")
+
+
+def split_host(value: str) -> tuple[str, int | None] | None:
+    """``(hostname, port)`` of a Host header value; None if it is no valid host.
+
+    The hostname is lower-cased and IPv6 loses its brackets, as
+    ``urllib.parse.urlsplit`` gives it.
+
+    >>> split_host("Example.com:8080"), split_host("[::1]")
+    (('example.com', 8080), ('::1', None))
+    >>> split_host("evil.com:80@good.com"), split_host("example.com/admin?x=")
+    (None, None)
+    """
+    match = _HOST.fullmatch(value)
+    if match is None:
+        return None
+    name, ipv6, port = match.groups()
+    if ipv6 is not None:
+        try:
+            ipaddress.IPv6Address(ipv6)
+        except ValueError:
+            return None
+        name = ipv6
+    number = None if port is None else int(port)
+    if number is not None and number > 65535:
+        return None
+    return name.lower(), number
+
+
+def host_allowed(hostname: str, allowed: str | Iterable[str]) -> bool:
+    """Whether ``hostname`` (from ``split_host``) matches one of ``allowed``.
+
+    ``"*"`` matches any host, ``"*.example.com"`` any subdomain of
+    example.com (not example.com itself); others match exactly. Case and a
+    trailing dot do not count; IPv6 may be written with or without brackets.
+    A single string is one pattern, not a list of letters.
+
+    >>> host_allowed("api.example.com", ["*.example.com"])
+    True
+    >>> host_allowed("example.com", ["*.example.com"]), host_allowed("::1", ["[::1]"])
+    (False, True)
+    """
+    hostname = hostname.rstrip(".")
+    for pattern in (allowed,) if isinstance(allowed, str) else allowed:
+        pattern = pattern.lower().rstrip(".").strip("[]")
+        if pattern == "*" or pattern == hostname:
+            return True
+        if pattern.startswith("*.") and hostname.endswith(pattern[1:]):
+            return True
+    return False
+
+
 class URL:
-    """The request URL, rebuilt from the scope the way a client sent it."""
+    """The request URL, rebuilt from the scope the way a client sent it.
+
+    The netloc is the Host header when it is a valid host (see
+    ``split_host``), else the server's address: a Host header such as
+    ``example.com/admin?x=`` or ``evil.com:80@good.com`` never becomes part
+    of the URL.
+    """
 
     __slots__ = ("netloc", "path", "query", "scheme")
 
@@ -210,10 +283,12 @@ class URL:
     def from_scope(cls, scope: Mapping[str, Any]) -> URL:
         scheme = scope.get("scheme") or ("ws" if scope["type"] == "websocket" else "http")
         host = Headers(scope.get("headers", [])).get("host")
-        if host is None:
+        if host is None or split_host(host) is None:
             server = scope.get("server")
             if server:
                 address, port = server[0], server[1]
+                if ":" in address:
+                    address = f"[{address}]"
                 default = {"http": 80, "ws": 80, "https": 443, "wss": 443}.get(scheme)
                 host = address if port in (default, None) else f"{address}:{port}"
             else:
@@ -222,6 +297,18 @@ class URL:
         if scope.get("root_path") and scope["path"].startswith(scope["root_path"]):
             path = scope["path"]
         return cls(scheme, host, path, scope.get("query_string", b"").decode("latin-1"))
+
+    @property
+    def hostname(self) -> str | None:
+        """The host, lower-cased, IPv6 without brackets; None if there is none."""
+        host = split_host(self.netloc)
+        return None if host is None else host[0]
+
+    @property
+    def port(self) -> int | None:
+        """The port given in the netloc, if any."""
+        host = split_host(self.netloc)
+        return None if host is None else host[1]
 
     def __str__(self) -> str:
         url = f"{self.scheme}://{self.netloc}{self.path}" if self.netloc else self.path

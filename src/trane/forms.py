@@ -7,13 +7,16 @@ python-multipart's streaming parsers. Their callbacks only record what they
 saw in a list; after each chunk the list is replayed here, where we may
 ``await``: file data goes to an ``UploadFile`` (a ``SpooledTemporaryFile``
 whose writes move to a worker thread once it has rolled over to disk), and
-field values collect in memory up to ``max_part_size``. Memory therefore stays
-bounded by one chunk, the spool threshold of each file and the fields, however
-large the body.
+field values collect in memory up to ``max_part_size``. Each part's headers
+are bounded too, in number (``max_part_headers``) and in bytes of names and
+values (``max_part_header_size``), by trane itself; python-multipart is given
+the same bounds (it has its own since 0.0.27), so they hold whatever version
+is installed. Memory therefore stays bounded by one chunk, the spool threshold
+of each file, the fields and one part's headers, however large the body.
 
 Every way a body can be wrong ends in ``HTTPError``: 400 when it is malformed
 (no boundary, truncated, a part without a name, bad delimiters, undecodable
-text, too many fields or files), 413 when a part is too large. Parser errors
+text, too many fields, files or part headers), 413 when a part is too large. Parser errors
 never escape as a 500.
 
 File names are kept as the client sent them, on ``UploadFile.filename``; trane
@@ -28,7 +31,7 @@ import asyncio
 import re
 import tempfile
 from collections.abc import AsyncIterator
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from urllib.parse import unquote_to_bytes
 
 from python_multipart import MultipartParser, QuerystringParser
@@ -218,6 +221,8 @@ async def parse_form(
     max_files: int = 100,
     max_part_size: int = 1024 * 1024,
     spool_size: int = SPOOL_SIZE,
+    max_part_headers: int = 16,
+    max_part_header_size: int = 8 * 1024,
 ) -> FormData:
     """Parse a form body read from ``chunks``; raise ``HTTPError`` if it is bad."""
     if content_type is None:
@@ -231,9 +236,10 @@ async def parse_form(
             raise HTTPError(400, "Malformed multipart body: no boundary in the Content-Type")
         if len(boundary) > _MAX_BOUNDARY or not _BOUNDARY_CHARS.fullmatch(boundary):
             raise HTTPError(400, f"Malformed multipart body: invalid boundary {boundary[:80]!r}")
-        return await _parse_multipart(
-            boundary.encode("latin-1"), chunks, max_fields, max_files, max_part_size, spool_size
+        limits = _Limits(
+            max_fields, max_files, max_part_size, spool_size, max_part_headers, max_part_header_size
         )
+        return await _parse_multipart(boundary.encode("latin-1"), chunks, limits)
     raise HTTPError(400, f"Expected a form body, got Content-Type {content_type!r}")
 
 
@@ -292,7 +298,7 @@ async def _parse_urlencoded(
                 raise HTTPError(400, "Malformed form: ';' is not a field separator (use %3B)")
             parser.write(chunk)
         parser.finalize()
-    except FormParserError as exc:
+    except FormParserError as exc:  # pragma: no cover (raised in strict mode only, unused)
         raise HTTPError(400, f"Malformed form: {exc}") from None
     return FormData(items)
 
@@ -303,23 +309,41 @@ _DATA: Final = 1
 _END: Final = 2
 
 
+class _Limits(NamedTuple):
+    max_fields: int
+    max_files: int
+    max_part_size: int
+    spool_size: int
+    max_part_headers: int
+    max_part_header_size: int
+
+
 async def _parse_multipart(
-    boundary: bytes,
-    chunks: AsyncIterator[bytes],
-    max_fields: int,
-    max_files: int,
-    max_part_size: int,
-    spool_size: int,
+    boundary: bytes, chunks: AsyncIterator[bytes], limits: _Limits
 ) -> FormData:
+    max_fields, max_files, max_part_size, spool_size, max_headers, max_header_size = limits
     events: list[tuple[int, Any]] = []
     headers: list[tuple[bytes, bytes]] = []
     field = bytearray()
     header_value = bytearray()
+    header_size = 0  # bytes of names and values in this part's headers
+
+    def on_header_begin() -> None:
+        if len(headers) >= max_headers:
+            raise HTTPError(400, f"Too many headers in a multipart part (at most {max_headers})")
+
+    def count_header_bytes(size: int) -> None:
+        nonlocal header_size
+        header_size += size
+        if header_size > max_header_size:
+            raise HTTPError(400, f"Multipart part headers larger than {max_header_size} bytes")
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
+        count_header_bytes(end - start)
         field.extend(data[start:end])
 
     def on_header_value(data: bytes, start: int, end: int) -> None:
+        count_header_bytes(end - start)
         header_value.extend(data[start:end])
 
     def on_header_end() -> None:
@@ -328,8 +352,10 @@ async def _parse_multipart(
         header_value.clear()
 
     def on_headers_finished() -> None:
+        nonlocal header_size
         events.append((_HEADERS, list(headers)))
         headers.clear()
+        header_size = 0
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
         events.append((_DATA, data[start:end]))
@@ -341,6 +367,7 @@ async def _parse_multipart(
         parser = MultipartParser(
             boundary,
             {
+                "on_header_begin": on_header_begin,
                 "on_header_field": on_header_field,
                 "on_header_value": on_header_value,
                 "on_header_end": on_header_end,
@@ -348,8 +375,12 @@ async def _parse_multipart(
                 "on_part_data": on_part_data,
                 "on_part_end": on_part_end,
             },
+            # NOTE: python-multipart's own bounds (per header line), kept no
+            # tighter than ours so that ours, with their messages, govern.
+            max_header_count=max_headers + 1,
+            max_header_size=max_header_size,
         )
-    except FormParserError as exc:
+    except FormParserError as exc:  # pragma: no cover (a boundary past 200 is refused above)
         raise HTTPError(400, f"Malformed multipart body: {exc}") from None
 
     items: list[tuple[str, FormValue]] = []
@@ -364,10 +395,13 @@ async def _parse_multipart(
             except FormParserError as exc:
                 raise HTTPError(400, f"Malformed multipart body: {exc}") from None
             for kind, data in events:
+                # NOTE: a part's _HEADERS event always comes before its _DATA
+                # and _END events, so there is an upload or a field value.
                 if kind == _DATA:
                     if upload is not None:
                         await upload.write(data)
-                    elif value is not None:
+                    else:
+                        assert value is not None
                         value.extend(data)
                         if len(value) > max_part_size:
                             raise HTTPError(
@@ -394,7 +428,8 @@ async def _parse_multipart(
                 else:  # _END
                     if upload is not None:
                         await upload.seek(0)
-                    elif value is not None:
+                    else:
+                        assert value is not None
                         items.append((name, _decode_field(bytes(value), f"field {name!r}")))
                     upload = value = None
             events.clear()

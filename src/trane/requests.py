@@ -25,13 +25,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import AsyncIterator, Callable
-from http.cookies import _unquote
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar, overload
 
-from .datastructures import URL, Headers, QueryParams
+from .cookies import parse_cookies
+from .datastructures import URL, Headers, QueryParams, host_allowed, split_host
 from .exceptions import ClientDisconnect, HTTPError
 from .forms import SPOOL_SIZE, FormData, parse_form
+from .strictjson import parse_json
 from .types import Message, Receive, Scope
 
 T = TypeVar("T")
@@ -89,25 +90,17 @@ class State:
         return f"State({self._data!r})"
 
 
-def parse_cookies(header: str) -> dict[str, str]:
-    """Parse a ``Cookie`` header the lenient way browsers send it.
-
-    >>> parse_cookies('a=1; b="x y"; junk; c=')
-    {'a': '1', 'b': 'x y', 'c': ''}
-    """
-    cookies: dict[str, str] = {}
-    for chunk in header.split(";"):
-        key, sep, value = chunk.partition("=")
-        key, value = key.strip(), value.strip()
-        if sep and key:
-            cookies[key] = _unquote(value)
-    return cookies
-
-
 class HTTPConnection:
     """Scope accessors common to HTTP and WebSocket views."""
 
     scope: Scope
+
+    #: The Host header values this view answers to: ``"example.com"``,
+    #: ``"*.example.com"`` for any subdomain, ``"*"`` for any valid host. When
+    #: set, reading ``self.url`` with another Host header is a 400 (as
+    #: Django's ALLOWED_HOSTS). ``None``: any valid host; a malformed Host
+    #: header is never used, the server's address stands in for it.
+    allowed_hosts: ClassVar[Sequence[str] | None] = None
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
@@ -144,6 +137,13 @@ class HTTPConnection:
 
     @_lazy
     def url(self) -> URL:
+        allowed = self.allowed_hosts
+        if allowed is not None:
+            host = self.headers.get("host")
+            if host is not None:
+                parts = split_host(host)
+                if parts is None or not host_allowed(parts[0], allowed):
+                    raise HTTPError(400, "Invalid Host header")
         return URL.from_scope(self.scope)
 
     @_lazy
@@ -265,6 +265,11 @@ class HTTPRequest(HTTPConnection):
     max_part_size: ClassVar[int] = 1024 * 1024
     #: Bytes of each upload kept in memory before it is spooled to disk.
     max_upload_memory: ClassVar[int] = SPOOL_SIZE
+    #: The most headers one multipart part may have (more is a 400).
+    max_part_headers: ClassVar[int] = 16
+    #: The most bytes of header names and values one multipart part may have
+    #: (more is a 400).
+    max_part_header_size: ClassVar[int] = 8 * 1024
 
     _receive: Receive
     _body: bytes | None = None
@@ -357,12 +362,12 @@ class HTTPRequest(HTTPConnection):
                 raise HTTPError(400, f"Expected a JSON body, got Content-Type {content_type!r}")
         body = await self.body()
         try:
-            return json.loads(body)
+            return parse_json(body)
         except UnicodeDecodeError:
             raise HTTPError(400, "Invalid JSON: body is not UTF-8") from None
         except json.JSONDecodeError as exc:
             raise HTTPError(400, f"Invalid JSON: {exc}") from None
-        except (ValueError, RecursionError) as exc:  # huge ints, deep nesting
+        except (ValueError, RecursionError) as exc:  # NaN, surrogates, huge ints, deep nesting
             raise HTTPError(400, f"Invalid JSON: {exc}") from None
 
     async def form(self) -> FormData:
@@ -382,6 +387,8 @@ class HTTPRequest(HTTPConnection):
                     max_files=self.max_form_files,
                     max_part_size=self.max_part_size,
                     spool_size=self.max_upload_memory,
+                    max_part_headers=self.max_part_headers,
+                    max_part_header_size=self.max_part_header_size,
                 )
                 self._needs_end = True
             finally:

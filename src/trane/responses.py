@@ -41,11 +41,10 @@ import inspect
 import json
 import re
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
-from datetime import datetime, timezone
-from email.utils import format_datetime
 from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
+from .cookies import format_cookie
 from .datastructures import MutableHeaders, encode_header
 from .exceptions import BodyNotWanted, ClientDisconnect, ResponseStateError
 from .types import Message, Receive, Scope, Send
@@ -266,69 +265,6 @@ async def wait_for_disconnect(receive: Receive) -> None:
         pass
 
 
-# -- cookies -------------------------------------------------------------
-
-_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_COOKIE_VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
-_COOKIE_ATTR = re.compile(r"[\x21-\x3a\x3c-\x7e]*")  # printable, no ';' or space
-
-
-def format_cookie(
-    key: str,
-    value: str = "",
-    *,
-    max_age: int | None = None,
-    expires: datetime | str | int | None = None,
-    path: str | None = "/",
-    domain: str | None = None,
-    secure: bool = False,
-    httponly: bool = False,
-    samesite: str | None = "lax",
-) -> str:
-    """Build one ``Set-Cookie`` value, refusing anything that could smuggle.
-
-    >>> format_cookie("sid", "abc", max_age=60, httponly=True)
-    'sid=abc; Max-Age=60; Path=/; HttpOnly; SameSite=Lax'
-
-    Values outside the cookie-octet set are percent-encoded; bad names,
-    paths, domains and SameSite values raise ``ValueError``.
-    """
-    if not _COOKIE_NAME.fullmatch(key):
-        raise ValueError(f"invalid cookie name {key!r}")
-    if not _COOKIE_VALUE.fullmatch(value):
-        value = quote(value, safe="")
-    parts = [f"{key}={value}"]
-    if max_age is not None:
-        if isinstance(max_age, bool) or not isinstance(max_age, int):
-            raise ValueError(f"cookie max_age must be an int, got {max_age!r}")
-        parts.append(f"Max-Age={max_age}")
-    if expires is not None:
-        if isinstance(expires, datetime):
-            when = expires if expires.tzinfo else expires.replace(tzinfo=timezone.utc)
-            expires = format_datetime(when.astimezone(timezone.utc), usegmt=True)
-        elif isinstance(expires, int):
-            expires = format_datetime(datetime.fromtimestamp(expires, timezone.utc), usegmt=True)
-        if not _COOKIE_ATTR.fullmatch(expires.replace(" ", "")):
-            raise ValueError(f"invalid cookie expires {expires!r}")
-        parts.append(f"Expires={expires}")
-    for attr, given in (("Path", path), ("Domain", domain)):
-        if given is not None:
-            if not _COOKIE_ATTR.fullmatch(given):
-                raise ValueError(f"invalid cookie {attr.lower()} {given!r}")
-            parts.append(f"{attr}={given}")
-    if secure:
-        parts.append("Secure")
-    if httponly:
-        parts.append("HttpOnly")
-    if samesite is not None:
-        if samesite.lower() not in ("lax", "strict", "none"):
-            raise ValueError(f"cookie samesite must be 'lax', 'strict' or 'none', got {samesite!r}")
-        if samesite.lower() == "none" and not secure:
-            raise ValueError("cookie samesite='none' requires secure=True")
-        parts.append(f"SameSite={samesite.capitalize()}")
-    return "; ".join(parts)
-
-
 # -- responses -----------------------------------------------------------
 
 
@@ -445,12 +381,18 @@ _encode_json: Final = _one_shot_encoder()
 
 
 def json_dumps(content: Any) -> bytes:
-    """Compact UTF-8 JSON; NaN and infinities raise ``ValueError``.
+    """Compact UTF-8 JSON; NaN, infinities and lone surrogates raise ``ValueError``.
 
     >>> json_dumps({"hello": "wörld", "n": [1, 2]})
     b'{"hello":"w\\xc3\\xb6rld","n":[1,2]}'
     """
-    return _encode_json(content).encode()
+    try:
+        return _encode_json(content).encode()
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end]
+        raise ValueError(f"cannot encode as JSON: a lone surrogate {bad!r} is no text") from None
+    except ValueError as exc:  # NaN or an infinity
+        raise ValueError(f"cannot encode as JSON: {exc}") from None
 
 
 class JSONResponse(Response):

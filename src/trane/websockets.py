@@ -52,6 +52,7 @@ from .layers import get_channel_layer
 from .lifespan import serve_trivial_lifespan
 from .requests import HTTPConnection, _lazy
 from .scopes import unknown_scope
+from .strictjson import parse_json
 from .types import Message, Receive, Send
 
 logger = logging.getLogger("trane")
@@ -290,7 +291,7 @@ class WebSocketApplication(HTTPConnection):
                 await self.receive_bytes(data)
         elif encoding == "json":
             try:
-                obj = json.loads(data)
+                obj = parse_json(data)
             except (ValueError, RecursionError):
                 await self.close(1007, "invalid JSON")
                 return
