@@ -31,6 +31,7 @@ closed last.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import logging
@@ -254,11 +255,16 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
                         answered = True
                         return
                     status, headers, body = rendered
-                await send({"type": "http.response.start", "status": status, "headers": headers})
-                self._response = _SENT  # so a stray task's self.send() is refused
-                await send(
-                    {"type": "http.response.body", "body": b"" if method == "HEAD" else body}
-                )
+                try:
+                    await send(
+                        {"type": "http.response.start", "status": status, "headers": headers}
+                    )
+                    self._response = _SENT  # so a stray task's self.send() is refused
+                    await send(
+                        {"type": "http.response.body", "body": b"" if method == "HEAD" else body}
+                    )
+                except OSError:  # ASGI spec 2.4: a send to a gone client, as ResponseStream does
+                    raise ClientDisconnect() from None
             elif result is not None:
                 raise ResponseStateError(
                     f"{type(self).__name__}.{method.lower()}() returned "
@@ -517,7 +523,8 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
         if self.response_started:
             return
         out = self._response = ResponseStream.for_scope(self._send, self.scope)
-        await response(self.scope, self._receive_for(response), out)
+        with contextlib.suppress(ClientDisconnect):  # nobody is left to read the error page
+            await response(self.scope, self._receive_for(response), out)
 
     def _receive_for(self, response: Response) -> Receive:
         """The ``receive`` a response gets: it only learns of the client leaving.

@@ -159,8 +159,8 @@ class ResponseStream:
         self.status = status
         if self.extra_headers:
             headers = self._merged(headers)
-        await self._send({"type": _START, "status": status, "headers": headers})
-        await self._send({"type": _BODY, "body": b"" if self.head else body})
+        await self._out({"type": _START, "status": status, "headers": headers})
+        await self._out({"type": _BODY, "body": b"" if self.head else body})
 
     async def __call__(self, message: Message) -> None:
         event = _event(message)

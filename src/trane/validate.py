@@ -874,7 +874,12 @@ async def _run(
 
     async def checked_send(message: Message) -> None:
         connection.check_unchanged("before send()")
-        await send(connection.sending(message))
+        try:
+            await send(connection.sending(message))
+        except OSError:
+            # ASGI spec 2.4: the server's way of saying the client has gone.
+            connection.disconnected = True
+            raise
 
     try:
         await call(checked_receive, checked_send)
