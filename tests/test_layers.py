@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import types
 from typing import Any
 
 import pytest
@@ -491,3 +492,23 @@ def test_layer_skips_a_waiter_of_a_closed_loop() -> None:
         return await layer.receive("c")
 
     assert asyncio.run(round_trip()) == {"type": "x"}
+
+
+def test_channels_layer_is_the_one_django_settings_configure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import channels.layers
+    import django.conf
+
+    configured = InMemoryChannelLayer()
+    monkeypatch.setattr(channels.layers, "get_channel_layer", lambda: configured)
+    monkeypatch.setattr(django.conf, "settings", types.SimpleNamespace(configured=False))
+    assert layers._channels_layer() is None  # Django not set up
+    monkeypatch.setattr(django.conf, "settings", types.SimpleNamespace(configured=True))
+    assert layers._channels_layer() is None  # set up, but no CHANNEL_LAYERS
+    monkeypatch.setattr(
+        django.conf,
+        "settings",
+        types.SimpleNamespace(configured=True, CHANNEL_LAYERS={"default": {}}),
+    )
+    assert layers._channels_layer() is configured
