@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import types
 from typing import Any
 
 import pytest
@@ -22,10 +23,8 @@ class Clock:
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(layers, "_now", fake)
-    return fake
+def clock() -> Clock:
+    return Clock()
 
 
 async def test_layer_send_then_receive() -> None:
@@ -104,7 +103,7 @@ async def test_layer_capacity_raises_channel_full() -> None:
 
 
 async def test_layer_expiry_drops_messages_and_dead_members(clock: Clock) -> None:
-    layer = InMemoryChannelLayer(expiry=10, capacity=5)
+    layer = InMemoryChannelLayer(clock=clock, expiry=10, capacity=5)
     await layer.group_add("g", "dead")
     await layer.group_add("g", "alive")
     for _ in range(5):
@@ -123,7 +122,7 @@ async def test_layer_expiry_drops_messages_and_dead_members(clock: Clock) -> Non
 
 
 async def test_layer_memory_stays_bounded(clock: Clock) -> None:
-    layer = InMemoryChannelLayer(expiry=5, capacity=10)
+    layer = InMemoryChannelLayer(clock=clock, expiry=5, capacity=10)
     for i in range(1000):
         for _ in range(10):
             await layer.send(f"gone-{i}", {"type": "x"})
@@ -178,7 +177,7 @@ async def test_layer_group_send_skips_full_members() -> None:
 
 
 async def test_layer_group_membership_expires(clock: Clock) -> None:
-    layer = InMemoryChannelLayer(group_expiry=100)
+    layer = InMemoryChannelLayer(clock=clock, group_expiry=100)
     await layer.group_add("g", "old")
     clock.now += 50
     await layer.group_add("g", "new")
@@ -294,3 +293,222 @@ async def test_router_puts_its_layer_in_the_scope(monkeypatch: pytest.MonkeyPatc
     assert seen == [own]
     await request(trane.Router([trane.Route("/", View)]), "GET", "/")
     assert seen[1] is layers.default_channel_layer()
+
+
+# -- after expiry, and under bursts ----------------------------------------
+
+
+async def test_layer_send_to_a_channel_full_of_expired_messages_is_kept(clock: Clock) -> None:
+    layer = InMemoryChannelLayer(clock=clock, expiry=10, capacity=2)
+    await layer.send("c", {"type": "old.1"})
+    await layer.send("c", {"type": "old.2"})
+    clock.now += 11
+    await layer.send("c", {"type": "new"})  # accepted: the old ones expired...
+    assert await asyncio.wait_for(layer.receive("c"), 1) == {"type": "new"}  # ...and kept
+
+
+async def test_layer_receiver_hears_its_channel_after_its_messages_expired(clock: Clock) -> None:
+    # A WebSocket whose handler ran past `expiry` reads its channel again.
+    layer = InMemoryChannelLayer(clock=clock, expiry=10)
+    await layer.send("c", {"type": "old"})
+    clock.now += 11
+    waiting = asyncio.ensure_future(layer.receive("c"))
+    await asyncio.sleep(0)
+    await layer.send("c", {"type": "direct"})
+    assert await asyncio.wait_for(waiting, 1) == {"type": "direct"}
+    assert layer._channels == {}
+
+
+async def test_layer_sweeps_dead_channels_under_traffic_to_waiting_receivers(
+    clock: Clock,
+) -> None:
+    layer = InMemoryChannelLayer(clock=clock, expiry=60, capacity=10)
+    for i in range(50):
+        for n in range(10):
+            await layer.send(f"dead.{i}", {"type": "x", "n": n})
+    clock.now += 3600
+    # Steady traffic that never queues: every message goes to a waiting receiver.
+    for _ in range(3):
+        waiting = asyncio.ensure_future(layer.receive("live"))
+        await asyncio.sleep(0)
+        await layer.send("live", {"type": "y"})
+        assert await waiting == {"type": "y"}
+        clock.now += 1
+    assert layer._channels == {}
+    assert layer._backlog == set()
+
+
+async def test_layer_group_add_after_expiry_stands(clock: Clock) -> None:
+    layer = InMemoryChannelLayer(clock=clock, expiry=10)
+    await layer.group_add("old", "c")
+    await layer.send("c", {"type": "unread"})
+    clock.now += 11
+    await layer.group_add("new", "c")  # "c" left "old" when its message expired
+    await layer.group_send("new", {"type": "a"})
+    await layer.group_send("old", {"type": "b"})
+    assert await asyncio.wait_for(layer.receive("c"), 1) == {"type": "a"}
+    assert set(layer._groups) == {"new"}
+
+
+async def test_layer_lapsed_memberships_are_swept(clock: Clock) -> None:
+    layer = InMemoryChannelLayer(clock=clock, group_expiry=100)
+    for i in range(20):
+        await layer.group_add(f"quiet.{i}", "c")  # groups nobody sends to
+    clock.now += 101
+    await layer.group_add("fresh", "c")
+    assert set(layer._groups) == {"fresh"}
+    assert layer._memberships == {"c": {"fresh"}}
+
+
+async def test_layer_group_send_burst_reaches_members_that_keep_up() -> None:
+    layer = InMemoryChannelLayer()  # capacity 100, burst of 200
+    got: dict[str, list[int]] = {name: [] for name in ("a", "b", "c")}
+
+    async def member(name: str) -> None:
+        await layer.group_add("g", name)
+        while True:
+            got[name].append((await layer.receive(name))["n"])
+
+    members = [asyncio.ensure_future(member(name)) for name in got]
+    await asyncio.sleep(0)
+    for n in range(200):
+        await layer.group_send("g", {"type": "event", "n": n})
+    await asyncio.sleep(0)
+    for task in members:
+        task.cancel()
+    await asyncio.gather(*members, return_exceptions=True)
+    assert got == {name: list(range(200)) for name in got}
+    assert layer.dropped == 0
+
+
+async def test_layer_group_send_loss_to_a_member_that_never_reads_is_visible(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    layer = InMemoryChannelLayer(capacity=100)
+    await layer.group_add("g", "stuck")
+    with caplog.at_level("WARNING", logger="trane"):
+        for n in range(200):
+            await layer.group_send("g", {"type": "event", "n": n})
+    assert layer.dropped == 100
+    assert [r.getMessage() for r in caplog.records if "stuck" in r.getMessage()] == [
+        "channel 'stuck' is 100 messages behind: group messages to it are dropped "
+        "until it catches up"
+    ]
+    assert [(await layer.receive("stuck"))["n"] for _ in range(100)] == list(range(100))
+
+
+async def test_layer_expiry_is_exact_between_sweeps(clock: Clock) -> None:
+    # Sweeps run at most once a second; what a caller sees does not wait for them.
+    layer = InMemoryChannelLayer(clock=clock, expiry=10)
+    await layer.group_add("g", "a")
+    await layer.group_add("g", "b")
+    await layer.send("a", {"type": "first"})  # at 1000
+    clock.now += 5
+    await layer.send("a", {"type": "second"})  # at 1005
+    await layer.send("b", {"type": "unread"})
+    clock.now += 4.9
+    await layer.group_add("h", "a")  # a sweep runs; nothing has expired yet
+    clock.now += 0.2  # "first" expires; no sweep is due
+    await layer.group_add("h", "a")  # so "a" leaves "g" and "h", then joins "h" again
+    await layer.group_send("g", {"type": "g"})
+    assert await layer.receive("a") == {"type": "second"}
+    clock.now = 1014.95
+    await layer.group_discard("nothing", "x")  # a sweep runs; nothing has expired
+    clock.now = 1015.2  # "unread" expires; no sweep is due
+    await layer.group_send("g", {"type": "late"})  # "b" leaves "g" first: nobody gets it
+    assert set(layer._groups) == {"h"}
+    assert await layer.receive("b") == {"type": "g"}
+    assert layer.expired == 2
+    clock.now += 20
+    await layer.group_send("h", {"type": "h"})
+    assert await layer.receive("a") == {"type": "h"}
+    assert layer._channels == {}
+
+
+async def test_layer_group_send_stops_waiting_for_a_member_that_left() -> None:
+    layer = InMemoryChannelLayer(capacity=1)
+    await layer.group_add("g", "full")
+    await layer.group_send("g", {"type": "1"})
+    sending = asyncio.ensure_future(layer.group_send("g", {"type": "2"}))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # group_send is waiting for room on "full"...
+    await layer.group_discard("g", "full")  # ...which leaves the group
+    await sending
+    assert layer.dropped == 0
+    assert await layer.receive("full") == {"type": "1"}
+    assert layer._channels == {}
+
+
+async def test_layer_send_skips_a_cancelled_waiter() -> None:
+    layer = InMemoryChannelLayer()
+    waiting = asyncio.ensure_future(layer.receive("c"))
+    await asyncio.sleep(0)
+    waiting.cancel()  # its finally has not run yet when the message comes
+    await layer.send("c", {"type": "x"})
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert await layer.receive("c") == {"type": "x"}
+
+
+async def test_layer_cancelled_receive_hands_its_message_to_the_next_waiter() -> None:
+    layer = InMemoryChannelLayer()
+    first = asyncio.ensure_future(layer.receive("c"))
+    second = asyncio.ensure_future(layer.receive("c"))
+    await asyncio.sleep(0)
+    await layer.send("c", {"type": "precious"})  # handed to the first...
+    first.cancel()  # ...cancelled before it ran
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert await asyncio.wait_for(second, 1) == {"type": "precious"}
+
+
+async def test_layer_cancelled_receive_puts_its_message_first_in_line() -> None:
+    layer = InMemoryChannelLayer()
+    waiting = asyncio.ensure_future(layer.receive("c"))
+    await asyncio.sleep(0)
+    await layer.send("c", {"type": "1"})
+    waiting.cancel()
+    layer._channels["c"].messages.append((layer._clock() + 60, {"type": "2"}))
+    layer._backlog.add("c")
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert [(await layer.receive("c"))["type"] for _ in range(2)] == ["1", "2"]
+
+
+def test_layer_skips_a_waiter_of_a_closed_loop() -> None:
+    layer = InMemoryChannelLayer()
+    loop = asyncio.new_event_loop()
+    left: list[asyncio.Future[Any]] = []
+
+    async def wait() -> None:
+        left.append(asyncio.ensure_future(layer.receive("c")))
+        await asyncio.sleep(0)
+
+    loop.run_until_complete(wait())
+    loop.close()  # closed with its receiver still waiting
+
+    async def round_trip() -> Any:
+        await layer.send("c", {"type": "x"})
+        return await layer.receive("c")
+
+    assert asyncio.run(round_trip()) == {"type": "x"}
+
+
+def test_channels_layer_is_the_one_django_settings_configure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import channels.layers
+    import django.conf
+
+    configured = InMemoryChannelLayer()
+    monkeypatch.setattr(channels.layers, "get_channel_layer", lambda: configured)
+    monkeypatch.setattr(django.conf, "settings", types.SimpleNamespace(configured=False))
+    assert layers._channels_layer() is None  # Django not set up
+    monkeypatch.setattr(django.conf, "settings", types.SimpleNamespace(configured=True))
+    assert layers._channels_layer() is None  # set up, but no CHANNEL_LAYERS
+    monkeypatch.setattr(
+        django.conf,
+        "settings",
+        types.SimpleNamespace(configured=True, CHANNEL_LAYERS={"default": {}}),
+    )
+    assert layers._channels_layer() is configured
