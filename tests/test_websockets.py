@@ -745,6 +745,10 @@ async def test_websocket_application_answers_plain_http_with_426() -> None:
     result = await request(Echo, "GET", "/")
     assert result.status == 426
     assert result.header("upgrade") == "websocket"
+    assert result.body == b"This endpoint speaks WebSocket only."
+    # HEAD: the same headers, no body (the one way out's rule, before: the body too).
+    head = await request(Echo, "HEAD", "/")
+    assert (head.status, head.headers, head.body) == (426, result.headers, b"")
 
 
 async def test_websocket_application_completes_lifespan() -> None:

@@ -51,6 +51,7 @@ from .exceptions import TraneError, WebSocketDisconnect
 from .layers import get_channel_layer
 from .lifespan import serve_trivial_lifespan
 from .requests import HTTPConnection, _lazy
+from .responses import PlainTextResponse, ResponseStream
 from .scopes import unknown_scope
 from .strictjson import parse_json
 from .types import Message, Receive, Send
@@ -217,7 +218,7 @@ class WebSocketApplication(HTTPConnection):
             if kind == "lifespan":
                 await serve_trivial_lifespan(receive, send)
             elif kind == "http":
-                await _upgrade_required(send)
+                await UPGRADE_REQUIRED(self.scope, receive, send)
             else:
                 raise unknown_scope(kind)
             return
@@ -477,13 +478,11 @@ class WebSocketApplication(HTTPConnection):
         if "websocket.http.response" not in (self.scope.get("extensions") or {}):
             await self._emit({"type": "websocket.close", "code": 1000})
             return
+        # NOTE: the HTTP answer takes trane's one way out, renamed for the extension.
+        response = PlainTextResponse(payload, status=status)
         names = {name for name, _ in raw}
-        if b"content-type" not in names:
-            raw.append((b"content-type", b"text/plain; charset=utf-8"))
-        raw.append((b"content-length", b"%d" % len(payload)))
-        start = {"type": "websocket.http.response.start", "status": status, "headers": raw}
-        await self._emit(start)
-        await self._emit({"type": "websocket.http.response.body", "body": payload})
+        response.headers.raw = raw + [p for p in response.headers.raw if p[0] not in names]
+        await response(self.scope, self._receive, ResponseStream(_denial(self._emit)))
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection (before accept: the server answers 403).
@@ -614,21 +613,21 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-async def _upgrade_required(send: Send) -> None:
-    body = b"This endpoint speaks WebSocket only."
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 426,
-            "headers": [
-                (b"upgrade", b"websocket"),
-                (b"connection", b"Upgrade"),
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", b"%d" % len(body)),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+#: The answer to a plain HTTP request for a WebSocket endpoint.
+UPGRADE_REQUIRED: Final = PlainTextResponse(
+    "This endpoint speaks WebSocket only.",
+    status=426,
+    headers={"upgrade": "websocket", "connection": "Upgrade"},
+)
+
+
+def _denial(emit: Send) -> Send:
+    """A ``send`` that passes ``http.response.*`` on as ``websocket.http.response.*``."""
+
+    async def send(message: Message) -> None:
+        await emit({**message, "type": "websocket." + message["type"]})
+
+    return send
 
 
 __all__ = ["WebSocketApplication", "WebSocketStateError"]
