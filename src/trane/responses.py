@@ -76,13 +76,6 @@ _TRANSITIONS: Final[dict[tuple[str, str], str]] = {
     (TRAILERS, _TRAILERS_LAST): DONE,
 }
 
-#: Message types that are ASGI extensions: sent only where the scope offers them.
-_EXTENSIONS: Final = {
-    "http.response.pathsend": "http.response.pathsend",
-    "http.response.zerocopysend": "http.response.zerocopysend",
-    "http.response.trailers": "http.response.trailers",
-}
-
 _WHY: Final[dict[str, str]] = {
     IDLE: "the response has not started: send http.response.start first",
     STARTED: "the response has already started",
@@ -164,7 +157,7 @@ class ResponseStream:
 
     async def __call__(self, message: Message) -> None:
         event = _event(message)
-        if event != _MORE and event != _LAST and event != _START:
+        if event != _MORE and event != _LAST and event != _START:  # an ASGI extension
             self._check_offered(message["type"])
         state = self.state
         try:
@@ -202,9 +195,9 @@ class ResponseStream:
         raise ResponseStateError(f"cannot send {event} now: {_WHY[state]}")
 
     def _check_offered(self, kind: str) -> None:
-        if _EXTENSIONS[kind] not in self.extensions:
+        if kind not in self.extensions:
             raise ResponseStateError(
-                f"cannot send {kind}: the server did not offer the {_EXTENSIONS[kind]!r} "
+                f"cannot send {kind}: the server did not offer the {kind!r} "
                 "extension in scope['extensions']"
             )
 
