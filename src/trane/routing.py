@@ -9,7 +9,8 @@ Route templates are split into segments and stored in a trie::
 
 A node holds its static children in a dict, its parameter children in a list,
 and *tails*: routes whose rest (a ``path`` converter, a segment such as
-``{name}.{ext}``, a Mount's prefix) is matched by a regex. Matching splits the
+``{name}.{ext}``, a Mount's prefix) is matched by hand, in linear time, by
+route_matcher (a regex there could backtrack). Matching splits the
 request path once and walks it: one dict lookup per static segment however
 many routes there are, so 1000 routes ``/route{i}/{name}`` cost the same to
 match as three. The walk first follows the likeliest branch without looking
@@ -40,6 +41,7 @@ from .compat import as_asgi2, is_double_callable
 from .exceptions import HTTPError, NoMatch
 from .lifespan import Hook, Lifespan, LifespanContext
 from .route_compiler import Walk, compile_walk
+from .route_matcher import Param, SegmentPattern, TailPattern
 from .types import ASGI2App, ASGI2Instance, Receive, Scope, Send
 
 T = TypeVar("T")
@@ -143,13 +145,20 @@ def compile_path(template: str) -> tuple[re.Pattern[str], str, dict[str, Convert
     '^/users/(?P<id>[0-9]+)/(?P<slug>[^/]+)$'
     >>> fmt, sorted(convs)
     ('/users/{id}/{slug}', ['id', 'slug'])
+
+    NOTE: the router does not run this regex: with several parameters in one
+    segment it can backtrack for seconds on a long path. Routes match with
+    route_matcher, in linear time (and may split such a segment differently
+    when a converter refuses the greedy split).
     """
     pattern, fmt, convs = _compile_fragment(template)
     return re.compile(f"^{pattern}$"), fmt, convs
 
 
 def _compile_fragment(template: str) -> tuple[str, str, dict[str, Converter[Any]]]:
-    pattern, fmt, convs, last = "", "", {}, 0
+    pattern, fmt, last = "", "", 0
+    convs: dict[str, Converter[Any]] = {}
+    kinds: set[str] = set()
     for m in _PARAM.finditer(template):
         name, conv_name = m.group(1), m.group(2) or "str"
         if not name.isidentifier():
@@ -158,8 +167,19 @@ def _compile_fragment(template: str) -> tuple[str, str, dict[str, Converter[Any]
             raise ValueError(f"duplicate parameter {name!r} in {template!r}")
         if conv_name not in CONVERTERS:
             raise ValueError(f"unknown converter {conv_name!r} in {template!r}")
+        if convs and m.start() == last:
+            previous = list(convs)[-1]
+            raise ValueError(
+                f"parameters {{{previous}}} and {{{name}}} need literal text between them"
+                f" in {template!r}: nothing tells where one ends"
+            )
+        if conv_name == "path" and "path" in kinds:
+            raise ValueError(f"at most one path parameter in {template!r}")
+        kinds.add(conv_name)
         converter = CONVERTERS[conv_name]
         literal = template[last : m.start()]
+        if "{" in literal or "}" in literal:
+            raise ValueError(f"unbalanced braces in route template {template!r}")
         pattern += re.escape(literal) + f"(?P<{name}>{converter.regex})"
         fmt += literal.replace("{", "{{").replace("}", "}}") + "{" + name + "}"
         convs[name] = converter
@@ -195,6 +215,23 @@ def _parse_segments(template: str) -> tuple[list[_Segment], str]:
             return segments, "/" + "/".join(parts[i:])
         segments.append(_Segment(None, m.group(1), CONVERTERS[conv_name]))
     return segments, ""
+
+
+def _segment_pattern(text: str) -> SegmentPattern:
+    """One segment of a route's tail, for route_matcher (its template checked already)."""
+    literals, params, last = [], [], 0
+    for m in _PARAM.finditer(text):
+        conv_name = m.group(2) or "str"
+        literals.append(text[last : m.start()])
+        params.append(Param(m.group(1), CONVERTERS[conv_name], spans=conv_name == "path"))
+        last = m.end()
+    literals.append(text[last:])
+    return SegmentPattern(literals, params)
+
+
+def _tail_pattern(tail: str, mount: bool = False) -> TailPattern:
+    """A template's tail, ``"/a/{b}.{c}"`` or ``""``, as a route_matcher pattern."""
+    return TailPattern([_segment_pattern(part) for part in tail.split("/")[1:]], mount)
 
 
 class _Segment:
@@ -242,24 +279,14 @@ class BaseRoute:
         _, self.format, self.converters = _compile_fragment(path)
         self.segments, tail = _parse_segments(path)
         #: Matches what is left of the path after the segments; None: nothing may be.
-        self.tail: re.Pattern[str] | None = None
-        if tail:
-            self.tail = re.compile(f"^{_compile_fragment(tail)[0]}$")
+        self.tail: TailPattern | None = _tail_pattern(tail) if tail else None
 
-    def match_tail(self, rest: str) -> tuple[dict[str, Any], str] | None:
-        """Params from the tail, and the unmatched remainder (for mounts)."""
+    def match_tail(self, parts: list[str], i: int) -> tuple[dict[str, Any], str] | None:
+        """Params from the tail matched against ``parts[i:]``, and the remainder (mounts)."""
         if self.tail is None:
-            return ({}, "") if not rest else None
-        m = self.tail.match(rest)
-        if m is None:
-            return None
-        values = m.groupdict()
-        remainder = values.pop("_trane_rest", None) or ""
-        try:
-            params = {k: self.converters[k].convert(v) for k, v in values.items()}
-        except ValueError:
-            return None
-        return params, remainder
+            return ({}, "") if i == len(parts) else None
+        found = self.tail.match(parts, i)
+        return None if found is None else (found[1], found[2])
 
     def match_kind(self, scope: Scope) -> Match:
         """FULL, PARTIAL (a method the class lacks) or NONE (another protocol)."""
@@ -320,11 +347,13 @@ class Mount(BaseRoute):
         prefix = prefix.rstrip("/")
         if prefix and not prefix.startswith("/"):
             raise ValueError(f"mount prefixes must start with '/': {prefix!r}")
+        if any(m.group(2) == "path" for m in _PARAM.finditer(prefix)):
+            raise ValueError(f"a Mount prefix cannot take a path parameter: {prefix!r}")
         super().__init__(prefix or "/", _as_double_callable(app), name)
         if not prefix:  # mounted at the root: every path is the remainder
             self.segments, self.format = [], ""
-        tail = self.tail.pattern[1:-1] if self.tail else ""
-        self.tail = re.compile(f"^{tail}(?P<_trane_rest>/.*)?$")
+        tail = _parse_segments(prefix)[1] if prefix else ""
+        self.tail = _tail_pattern(tail, mount=True)
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -468,6 +497,8 @@ class Router:
         parameters before tails; routes in one place in registration order.
         (``__call__`` tries a faster walk first; it finds the same route.)
         """
+        if not path.startswith("/"):  # NOTE: no segment may be skipped unread
+            return None
         partial: list[tuple[BaseRoute, dict[str, Any], str]] = []
         found = self._search(self._root, path.split("/"), 1, {}, scope, partial)
         return found or (partial[0] if partial else None)
@@ -507,12 +538,11 @@ class Router:
                 if found:
                     return found
         if node.tails:
-            rest = "/" + "/".join(parts[i:]) if i < len(parts) else ""
             for route in node.tails:
                 kind = route.match_kind(scope)
                 if kind is Match.NONE:
                     continue
-                matched = route.match_tail(rest)
+                matched = route.match_tail(parts, i)
                 if matched is None:
                     continue
                 found_params = {**params, **matched[0]}
