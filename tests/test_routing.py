@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import httpx
 import pytest
 
 import trane
 from asgi import make_scope, request
 from communicator import Communicator
+from servers import serve
 from trane.routing import BaseRoute, Match
 from trane.types import Receive, Scope, Send
 
@@ -233,6 +236,76 @@ async def test_router_strips_root_path_from_path() -> None:
     modern = await request(router, "GET", "/prefix/users/me", root_path="/prefix")
     legacy = await request(router, "GET", "/users/me", root_path="/prefix")
     assert (modern.body, legacy.body) == (b"Me", b"Me")
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "body"),
+    [
+        ("/api/users/me", 200, b"Me"),
+        ("/api", 200, b"Named"),  # equal to root_path: the root route
+        ("/api/", 200, b"Named"),
+        ("/apix/users/me", 404, b"Not Found"),  # "/api" + "x/users/me": not under /api
+        ("/api-users/me", 404, b"Not Found"),
+        ("/apiusers/me", 404, b"Not Found"),
+    ],
+)
+async def test_router_strips_root_path_only_at_a_segment_boundary(
+    path: str, status: int, body: bytes
+) -> None:
+    result = await request(router, "GET", path, root_path="/api")
+    assert (result.status, result.body) == (status, body)
+
+
+async def test_mounted_router_strips_its_prefix_only_at_a_segment_boundary() -> None:
+    # What a mounted router sees when something other than a trane Mount calls it.
+    root_path = "/orgs/acme/teams/red"
+    result = await request(team, "GET", "/orgs/acme/teams/redx/lead", root_path=root_path)
+    assert result.status == 404
+    result = await request(team, "GET", "/orgs/acme/teams/red/lead", root_path=root_path)
+    assert (result.status, result.body) == (200, b"Named")
+
+
+def test_url_counts_root_path_in_path_only_at_a_segment_boundary() -> None:
+    under = make_scope("GET", "/api/x", root_path="/api")
+    beside = make_scope("GET", "/apix", root_path="/api")  # a path an older server sent
+    assert trane.URL.from_scope(under).path == "/api/x"
+    assert trane.URL.from_scope(make_scope("GET", "/api", root_path="/api")).path == "/api"
+    assert trane.URL.from_scope(beside).path == "/api/apix"
+
+
+def test_root_path_under_hypercorn(tmp_path: Path) -> None:
+    (tmp_path / "hello.txt").write_text("hello")
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "hello.txt").write_text("x hello")
+    with (
+        serve(
+            "hypercorn",
+            "tests.root_path_app:app",
+            "--root-path",
+            "/api",
+            env={"ROOT_PATH_APP_STATIC": str(tmp_path)},
+        ) as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
+        admin = client.get("/api/admin")
+        home = client.get("/api")
+        static = client.get("/api/static/hello.txt")
+        beside = client.get("/apix/admin")
+        beside_static = client.get("/apix/static/x/hello.txt")
+        beside_static_too = client.get("/api/staticx/hello.txt")
+    assert admin.status_code == 200
+    assert admin.json() == {
+        "root_path": "/api",
+        "path": "/api/admin",
+        "url": f"{server.url}/api/admin",
+        "url_for": "/api/admin",
+    }
+    assert (home.status_code, home.json()["path"]) == (200, "/api")
+    assert (static.status_code, static.text) == (200, "hello")
+    # hypercorn hands these on with root_path "/api": "/apix..." is not under it.
+    assert (beside.status_code, beside.text) == (404, "Not Found")
+    assert beside_static.status_code == 404
+    assert beside_static_too.status_code == 404
 
 
 def test_router_matching_does_not_scan_every_route(monkeypatch: pytest.MonkeyPatch) -> None:

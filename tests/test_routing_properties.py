@@ -5,6 +5,10 @@
   on a 1 KB path. Here: no regex a route holds covers two parameters, the
   split that replaced it reads the text a bounded number of times, and it
   splits as the greedy regex did.
+* ``root_path``: it was cut off as a string prefix, so ``/apix/admin`` under
+  ``root_path="/api"`` reached ``/admin``. Here the router, ``StaticFiles``
+  and ``URL`` agree on one rule: under root_path means equal to it or
+  continuing with "/".
 """
 
 from __future__ import annotations
@@ -206,3 +210,46 @@ def test_str_and_path_parameters_split_as_the_greedy_regex_did(template: str, re
     else:
         assert found is not None, (template, path, expected.groupdict())
         assert found[1] == expected.groupdict(), (template, path)
+
+
+# -- root_path ----------------------------------------------------------------
+
+root_router = Router(
+    [
+        trane.Route("/", View, name="top"),
+        trane.Route("/admin", View, name="admin"),
+        trane.Route("/{first}/admin", View, name="nested"),
+        trane.Route("/x/admin", View, name="x"),
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["/api", "/api/v1", "/a"]),
+    st.lists(st.sampled_from(["api", "apix", "a", "v1", "v1x", "x", "admin", ""]), max_size=4),
+)
+def test_root_path_is_cut_off_only_at_a_segment_boundary(root_path: str, parts: list[str]) -> None:
+    path = "/" + "/".join(parts)
+    scope = make_scope("GET", path, root_path=root_path)
+    view = root_router(scope)
+    url = trane.URL.from_scope(scope)
+    segments = trane.StaticFiles.segments(scope)
+    if path == root_path or path.startswith(root_path + "/"):  # as ASGI says: path includes it
+        rest = path[len(root_path) :]
+        expected = root_router.resolve(rest or "/", make_scope("GET", rest))
+        assert url.path == path
+        assert segments == [s for s in rest.split("/") if s]
+    elif path.startswith(root_path):  # "/apix/admin" is not under "/api"
+        expected = None
+        assert segments is None
+        assert url.path == root_path + path
+    else:  # an older server that sent path without root_path
+        expected = root_router.resolve(path, make_scope("GET", path))
+        assert url.path == root_path + path
+        assert segments == [s for s in path.split("/") if s]
+    if expected is None:
+        assert type(view).__name__ == "_NotFound", (root_path, path)
+    else:
+        assert type(view) is expected[0].app, (root_path, path)
+        assert scope["path_params"] == expected[1]

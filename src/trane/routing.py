@@ -568,6 +568,8 @@ class Router:
         outer = None  # the parameters of the Mounts above us
         if root_path:  # NOTE: a Mount with parameters always extends root_path
             if path.startswith(root_path):
+                # NOTE: "/apix/admin" under "/api" leaves "x/admin": neither the
+                # walk nor resolve() matches a path not starting with "/".
                 path = path[len(root_path) :]
             outer = scope.get("path_params")
         if kind == "http":
