@@ -75,6 +75,23 @@ class Hex:
 trane.register_converter("hex", Hex())
 
 
+class Half:
+    """A converter that refuses odd numbers after its regex accepted them."""
+
+    regex = "[0-9]+"
+
+    def convert(self, value: str) -> int:
+        if int(value) % 2:
+            raise ValueError("odd")
+        return int(value) // 2
+
+    def to_string(self, value: int) -> str:
+        return str(value * 2)
+
+
+trane.register_converter("half", Half())
+
+
 async def asgi3_app(scope: Scope, receive: Receive, send: Send) -> None:
     body = json.dumps({"root_path": scope["root_path"], "path": scope["path"]}).encode()
     await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -444,6 +461,101 @@ def test_router_url_for_errors(name: str, params: dict[str, Any], message: str) 
         router.url_for(name, **params)
 
 
+@pytest.mark.parametrize(
+    ("name", "params", "url", "decoded"),
+    [
+        # "//evil.com" is scheme-relative: in a Location header, another host.
+        ("anywhere", {"p": "/evil.com"}, "/%2Fevil.com", "//evil.com"),
+        ("anywhere", {"p": "//evil.com/x"}, "/%2F/evil.com/x", "///evil.com/x"),
+        ("anywhere", {"p": "\\evil.com"}, "/%5Cevil.com", "/\\evil.com"),  # browsers: "\\" is "/"
+        ("path", {"v": "/evil.com"}, "/path//evil.com", "/path//evil.com"),
+        ("float", {"v": 1e-20}, "/float/0.00000000000000000001", None),
+        ("float", {"v": 0.1 + 0.2}, "/float/0.30000000000000004", None),
+        ("float", {"v": 1e22}, "/float/10000000000000000000000", None),
+        ("float", {"v": -0.0}, "/float/0", None),
+        ("float", {"v": 2.0}, "/float/2", None),
+        ("mixed", {"a": 1, "b": "x.json"}, "/mixed/1-x.json.json", None),
+        ("mixed", {"a": 1, "b": "x-y"}, "/mixed/1-x-y.json", None),  # the split from the left
+    ],
+)
+def test_router_url_for_builds_urls_that_lead_back(
+    name: str, params: dict[str, Any], url: str, decoded: str | None
+) -> None:
+    r = trane.Router(
+        [
+            trane.Route("/{p:path}", Params, name="anywhere"),
+            *[route for route in router.routes if route.name in ("path", "mixed")],
+            trane.Route("/float/{v:float}", Params, name="float"),
+        ]
+    )
+    assert r.url_for(name, **params) == url
+    scope = make_scope("GET", unquote(url))
+    if decoded is not None:
+        assert scope["path"] == decoded
+    r(scope)
+    assert scope["path_params"] == params
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("user", {"name": ".."}, "'.' or '..' segment"),  # a client would go up to /
+        ("user", {"name": "."}, "'.' or '..' segment"),
+        ("path", {"v": "a/../../admin"}, "'.' or '..' segment"),
+        ("path", {"v": "./x"}, "'.' or '..' segment"),
+        ("user", {"name": None}, "not be None"),
+        ("path", {"v": None}, "not be None"),
+        ("user", {"name": "\ud800"}, "cannot build a URL"),  # no UTF-8 for a lone surrogate
+        ("float", {"v": None}, "must be a number"),
+        ("float", {"v": float("inf")}, "finite"),
+        ("float", {"v": float("nan")}, "finite"),
+        ("float", {"v": 10**400}, "must be a number"),  # OverflowError
+        ("float", {"v": -1.5}, "non-negative"),
+        ("hex", {"v": None}, "cannot build a URL"),  # a user converter's TypeError
+        ("hex", {"v": -1}, "would not match"),  # "-1": the converter's regex refuses it
+        ("file", {"name": "a", "ext": "tar.gz"}, "would not match"),  # "a.tar", "gz"
+    ],
+)
+def test_router_url_for_refuses_what_would_not_lead_back(
+    name: str, params: dict[str, Any], message: str
+) -> None:
+    r = trane.Router(
+        [
+            *[route for route in router.routes if route.name in ("user", "path", "hex")],
+            trane.Route("/float/{v:float}", Params, name="float"),
+            trane.Route("/f/{name}.{ext}", Params, name="file"),
+        ]
+    )
+    with pytest.raises(trane.NoMatch, match=message):
+        r.url_for(name, **params)
+
+
+@pytest.mark.parametrize(
+    ("route", "path", "texts"),
+    [
+        (trane.Route("/users/{name}", Named), "/users/ann", {"name": "ann"}),
+        (trane.Route("/users/{name}", Named), "users/ann", None),
+        (trane.Route("/users/{name}", Named), "/users", None),
+        (trane.Route("/users/{name}", Named), "/user/ann", None),
+        (trane.Route("/users/{name}", Named), "/users/ann/x", None),
+        (trane.Route("/e/{v:half}", Named), "/e/4", {"v": "4"}),
+        (trane.Route("/e/{v:half}", Named), "/e/3", None),  # the converter refuses
+        (trane.Route("/e/{v:half}", Named), "/e/x", None),  # its regex does
+        (trane.Mount("/m/{a}.{b}", team), "/m/x.y", {"a": "x", "b": "y"}),
+        (trane.Mount("/m/{a}.{b}", team), "/m/x.y/lead", None),  # a Mount's own path only
+        (trane.Mount("/m/{a}.{b}", team), "/m/xy", None),
+        (trane.Mount("/", team), "", {}),
+    ],
+)
+def test_route_split_path(route: BaseRoute, path: str, texts: dict[str, str] | None) -> None:
+    assert route.split_path(path) == texts
+
+
+async def test_router_float_converter_refuses_what_reads_as_infinity() -> None:
+    assert (await request(router, "GET", "/float/" + "9" * 400)).status == 404
+    assert (await request(router, "GET", "/float/" + "9" * 300)).status == 200
+
+
 async def test_view_url_for_reaches_every_route() -> None:
     result = await request(router, "GET", "/urls")
     assert _json(result.body) == {
@@ -703,23 +815,6 @@ def test_router_splits_segments_with_several_parameters(
 def test_router_refuses_what_no_split_suits(template: str, path: str) -> None:
     r = trane.Router([trane.Route(template, Params)])
     assert type(r(make_scope("GET", path))).__name__ == "_NotFound"
-
-
-class Half:
-    """A converter that refuses odd numbers after its regex accepted them."""
-
-    regex = "[0-9]+"
-
-    def convert(self, value: str) -> int:
-        if int(value) % 2:
-            raise ValueError("odd")
-        return int(value) // 2
-
-    def to_string(self, value: int) -> str:
-        return str(value * 2)
-
-
-trane.register_converter("half", Half())
 
 
 @pytest.mark.parametrize(

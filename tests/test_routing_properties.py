@@ -9,21 +9,27 @@
   ``root_path="/api"`` reached ``/admin``. Here the router, ``StaticFiles``
   and ``URL`` agree on one rule: under root_path means equal to it or
   continuing with "/".
+* ``url_for``: it could build ``//evil.com`` or ``/users/..``, a URL the
+  client reads as another target. Here every URL it builds, once a client
+  has read it and a server decoded it, leads back to the same route with the
+  same parameters, or url_for says NoMatch.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote
 
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import trane
 from asgi import make_scope
-from trane.routing import Router
+from trane.routing import BaseRoute, Router
 
 
 class View(trane.Application):
@@ -253,3 +259,113 @@ def test_root_path_is_cut_off_only_at_a_segment_boundary(root_path: str, parts: 
     else:
         assert type(view) is expected[0].app, (root_path, path)
         assert scope["path_params"] == expected[1]
+
+
+# -- url_for ------------------------------------------------------------------
+
+
+def values_for(converter: str, hostile: bool) -> st.SearchStrategy[Any]:
+    text = st.text(st.characters(codec="utf-8"), min_size=1)
+    valid: dict[str, st.SearchStrategy[Any]] = {
+        "": text.filter(lambda s: "/" not in s and s not in (".", "..")),
+        ":path": st.text(st.characters(codec="utf-8")).filter(
+            lambda s: not {".", ".."} & set(s.split("/"))
+        ),
+        ":int": st.integers(0, 10**40),
+        ":float": st.floats(min_value=0, allow_nan=False, allow_infinity=False),
+        ":uuid": st.uuids(),
+    }
+    if not hostile:
+        return valid[converter]
+    return st.one_of(
+        st.none(),
+        st.text(),
+        st.integers(-(10**400), 10**400),
+        st.floats(),
+        st.sampled_from(
+            [
+                ".",
+                "..",
+                "/evil.com",
+                "//evil.com",
+                "\\evil.com",
+                "/\\evil.com",
+                "a/../b",
+                "./x",
+                "%2e%2e",
+                "..%2F",
+                10**400,
+                float("inf"),
+                1e-20,
+                True,
+                uuid.uuid4(),
+            ]
+        ),
+    )
+
+
+@st.composite
+def routes_with_values(
+    draw: st.DrawFn, hostile: bool, multi: bool
+) -> tuple[Router, str, dict[str, Any], BaseRoute]:
+    template = draw(templates(converters=CONVERTERS, multi=multi))
+    route = trane.Route(template, View, name="r")
+    # Hostile: each value is one in four times something other than a valid one.
+    params = {
+        m.group(1): draw(values_for(m.group(2) or "", hostile and draw(st.integers(0, 3)) == 0))
+        for m in re.finditer(r"{(\w+)(:\w+)?}", template)
+    }
+    if draw(st.booleans()):
+        return Router([route]), "r", params, route
+    # Mounted under a prefix with a parameter of its own.
+    params["org"] = draw(values_for("", hostile and draw(st.integers(0, 3)) == 0))
+    outer = Router([trane.Mount("/orgs/{org}", Router([route]), name="m")])
+    return outer, "m:r", params, route
+
+
+def read_as_client_then_server(url: str) -> str:
+    """What a server hands the app for ``url``, had a client requested it.
+
+    A client takes ``//host`` for another host, ``\\`` for ``/`` and drops
+    ``.``/``..`` segments (browsers also their %2e spellings): none may occur.
+    """
+    assert url.startswith("/"), url
+    assert not url.startswith("//"), url
+    assert "\\" not in url, url
+    dots = {".", "..", "%2e", "%2e%2e", ".%2e", "%2e."}
+    assert not dots & {segment.lower() for segment in url.split("/")}, url
+    return unquote(url)  # servers percent-decode scope["path"]
+
+
+def check_leads_back(router: Router, name: str, params: dict[str, Any], route: BaseRoute) -> bool:
+    try:
+        url = router.url_for(name, **params)
+    except trane.NoMatch:
+        return False
+    path = read_as_client_then_server(url)
+    view: Any = router(make_scope("GET", path))
+    assert type(view) is route.app, (url, path)
+    converters = {**route.converters, "org": trane.routing.CONVERTERS["str"]}
+    for key, value in params.items():
+        found = view.scope["path_params"][key]  # a Mount hands on a copy of scope
+        assert converters[key].to_string(found) == converters[key].to_string(value), (url, key)
+    return True
+
+
+@settings(max_examples=300, deadline=None)
+@given(routes_with_values(hostile=False, multi=False))
+def test_url_for_valid_values_leads_back_to_the_route(
+    case: tuple[Router, str, dict[str, Any], BaseRoute],
+) -> None:
+    router, name, params, route = case
+    assert check_leads_back(router, name, params, route)
+    view: Any = router(make_scope("GET", unquote(router.url_for(name, **params))))
+    assert view.scope["path_params"] == params  # equal values, not only equal text
+
+
+@settings(max_examples=300, deadline=None)
+@given(routes_with_values(hostile=True, multi=True))
+def test_url_for_any_values_lead_back_or_no_match(
+    case: tuple[Router, str, dict[str, Any], BaseRoute],
+) -> None:
+    event("built a URL" if check_leads_back(*case) else "NoMatch")

@@ -33,6 +33,7 @@ import math
 import re
 import uuid
 from collections.abc import Awaitable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, ClassVar, Final, Protocol, TypeVar, cast
 from urllib.parse import quote
 
@@ -64,6 +65,8 @@ class StringConverter:
         return value
 
     def to_string(self, value: Any) -> str:
+        if value is None:
+            raise ValueError("str parameter must not be None")
         text = str(value)
         if not text or "/" in text:
             raise ValueError(f"str parameter must be non-empty and without '/': {text!r}")
@@ -77,6 +80,8 @@ class PathConverter:
         return value
 
     def to_string(self, value: Any) -> str:
+        if value is None:
+            raise ValueError("path parameter must not be None")
         return str(value)
 
 
@@ -96,13 +101,26 @@ class FloatConverter:
     regex = r"[0-9]+(?:\.[0-9]+)?"
 
     def convert(self, value: str) -> float:
-        return float(value)
+        number = float(value)
+        if math.isinf(number):  # 400 digits read as inf, which to_string refuses
+            raise ValueError(f"float parameter out of range: {value!r}")
+        return number
 
     def to_string(self, value: Any) -> str:
-        value = float(value)
-        if value < 0 or not math.isfinite(value):
+        """Digits the regex takes (no exponent) that read back equal: 1e-20 is not "0".
+
+        >>> FloatConverter().to_string(1e-20), FloatConverter().to_string(2.0)
+        ('0.00000000000000000001', '2')
+        """
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"float parameter must be a number: {value!r}") from None
+        if number < 0 or not math.isfinite(number):
             raise ValueError(f"float parameter must be finite and non-negative: {value!r}")
-        return f"{value:.15f}".rstrip("0").rstrip(".")
+        # repr() is the shortest text that reads back equal; + 0.0 makes -0.0 0.0.
+        text = format(Decimal(repr(number + 0.0)), "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 class UUIDConverter:
@@ -298,19 +316,70 @@ class BaseRoute:
         return Match.FULL
 
     def url_path_for(self, params: Mapping[str, Any]) -> str:
+        """The URL path for ``params``: one that leads back here with them, or NoMatch.
+
+        The path is built as a server hands it over (decoded), matched
+        against this route alone, and percent-encoded only if every
+        parameter's text comes back as it went in. It never starts with
+        ``//`` (scheme-relative: another host) nor holds a ``.``/``..``
+        segment (which clients remove).
+        """
         if set(params) != set(self.converters):
             raise NoMatch(
                 f"route {self.name!r} takes parameters {sorted(self.converters)!r}, "
                 f"got {sorted(params)!r}"
             )
         try:
-            values = {
-                k: quote(self.converters[k].to_string(v), safe=_PATH_SAFE)
-                for k, v in params.items()
-            }
-        except ValueError as exc:
+            texts = {k: self.converters[k].to_string(v) for k, v in params.items()}
+        except (ValueError, TypeError, OverflowError) as exc:
             raise NoMatch(f"cannot build a URL for route {self.name!r}: {exc}") from None
-        return self.format.format(**values)
+        path = self.format.format(**texts)
+        if self.split_path(path) != texts:
+            raise NoMatch(
+                f"cannot build a URL for route {self.name!r}: {path!r} would not match it"
+                f" with the same parameters {params!r}"
+            )
+        segments = path.split("/")
+        if "." in segments or ".." in segments:
+            raise NoMatch(
+                f"cannot build a URL for route {self.name!r}: {path!r} has a '.' or '..'"
+                " segment, which clients remove"
+            )
+        try:
+            url = "/".join(quote(segment, safe=_PATH_SAFE) for segment in segments)
+        except UnicodeEncodeError as exc:
+            raise NoMatch(f"cannot build a URL for route {self.name!r}: {exc}") from None
+        return "/%2F" + url[2:] if url.startswith("//") else url
+
+    def split_path(self, path: str) -> dict[str, str] | None:
+        """Each parameter's text in ``path`` (decoded), if this route alone matches it all.
+
+        >>> Route("/files/{name}.{ext}", object).split_path("/files/a.tar.gz")
+        {'name': 'a.tar', 'ext': 'gz'}
+        """
+        parts = path.split("/")
+        n = len(self.segments) + 1
+        if parts[0] or len(parts) < n:
+            return None
+        texts: dict[str, str] = {}
+        for segment, part in zip(self.segments, parts[1:n], strict=True):
+            if segment.literal is not None:
+                if part != segment.literal:
+                    return None
+                continue
+            if not part or (segment.pattern is not None and not segment.pattern.fullmatch(part)):
+                return None
+            try:
+                segment.converter.convert(part)
+            except ValueError:
+                return None
+            texts[segment.name] = part
+        if self.tail is None:
+            return texts if len(parts) == n else None
+        found = self.tail.match(parts, n)
+        if found is None or found[2]:  # a Mount's path: its prefix, nothing after
+            return None
+        return {**texts, **found[0]}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path!r}, {self.app!r}, name={self.name!r})"
