@@ -905,3 +905,7 @@ def test_router_path_converter_may_refuse_the_whole_text(monkeypatch: pytest.Mon
     scope = make_scope("GET", "/f/a/b/d.txt")
     r(scope)
     assert scope["path_params"] == {"p": "a/b/d"}
+
+
+def test_route_repr() -> None:
+    assert repr(trane.Route("/a", Named, name="a")) == f"Route('/a', {Named!r}, name='a')"
