@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import httpx
 import pytest
 
 import trane
 from asgi import make_scope, request
 from communicator import Communicator
+from servers import serve
 from trane.routing import BaseRoute, Match
 from trane.types import Receive, Scope, Send
 
@@ -70,6 +73,23 @@ class Hex:
 
 
 trane.register_converter("hex", Hex())
+
+
+class Half:
+    """A converter that refuses odd numbers after its regex accepted them."""
+
+    regex = "[0-9]+"
+
+    def convert(self, value: str) -> int:
+        if int(value) % 2:
+            raise ValueError("odd")
+        return int(value) // 2
+
+    def to_string(self, value: int) -> str:
+        return str(value * 2)
+
+
+trane.register_converter("half", Half())
 
 
 async def asgi3_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -152,8 +172,10 @@ def test_router_is_a_double_callable_returning_the_view() -> None:
         ("/int/42", {"v": ["42", "int"]}),
         ("/float/1.5", {"v": ["1.5", "float"]}),
         ("/float/2", {"v": ["2.0", "float"]}),
-        ("/uuid/12345678-1234-5678-1234-567812345678",
-         {"v": [repr(uuid.UUID("12345678-1234-5678-1234-567812345678")), "UUID"]}),
+        (
+            "/uuid/12345678-1234-5678-1234-567812345678",
+            {"v": [repr(uuid.UUID("12345678-1234-5678-1234-567812345678")), "UUID"]},
+        ),
         ("/path/a/b/c.txt", {"v": ["'a/b/c.txt'", "str"]}),
         ("/path/", {"v": ["''", "str"]}),
         ("/str/a%20b/c", {"v": ["'a%20b'", "str"], "w": ["'c'", "str"]}),
@@ -169,8 +191,28 @@ async def test_router_converters(path: str, expected: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/int/-1", "/int/x", "/int/1.5", "/float/x", "/float/1.", "/uuid/123", "/hex/FG",
-     "/str/a/b/c", "/users", "/users/", "/users/a/b", "/nope", "/int", "/route3/x", "//"],
+    [
+        "/int/-1",
+        "/int/x",
+        "/int/1.5",
+        "/float/x",
+        "/float/1.",
+        "/uuid/123",
+        "/hex/FG",
+        "/str/a/b/c",
+        "/users",
+        "/users/",
+        "/users/a/b",
+        "/nope",
+        "/int",
+        "/route3/x",
+        "//",
+        "/mixed/7-x.json\n",
+        "/mixed/7-x.json/",
+        "/mixed/x-7.json",
+        "users/me",
+        "*",
+    ],
 )
 async def test_router_no_match_is_404(path: str) -> None:
     result = await request(router, "GET", path)
@@ -211,6 +253,76 @@ async def test_router_strips_root_path_from_path() -> None:
     modern = await request(router, "GET", "/prefix/users/me", root_path="/prefix")
     legacy = await request(router, "GET", "/users/me", root_path="/prefix")
     assert (modern.body, legacy.body) == (b"Me", b"Me")
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "body"),
+    [
+        ("/api/users/me", 200, b"Me"),
+        ("/api", 200, b"Named"),  # equal to root_path: the root route
+        ("/api/", 200, b"Named"),
+        ("/apix/users/me", 404, b"Not Found"),  # "/api" + "x/users/me": not under /api
+        ("/api-users/me", 404, b"Not Found"),
+        ("/apiusers/me", 404, b"Not Found"),
+    ],
+)
+async def test_router_strips_root_path_only_at_a_segment_boundary(
+    path: str, status: int, body: bytes
+) -> None:
+    result = await request(router, "GET", path, root_path="/api")
+    assert (result.status, result.body) == (status, body)
+
+
+async def test_mounted_router_strips_its_prefix_only_at_a_segment_boundary() -> None:
+    # What a mounted router sees when something other than a trane Mount calls it.
+    root_path = "/orgs/acme/teams/red"
+    result = await request(team, "GET", "/orgs/acme/teams/redx/lead", root_path=root_path)
+    assert result.status == 404
+    result = await request(team, "GET", "/orgs/acme/teams/red/lead", root_path=root_path)
+    assert (result.status, result.body) == (200, b"Named")
+
+
+def test_url_counts_root_path_in_path_only_at_a_segment_boundary() -> None:
+    under = make_scope("GET", "/api/x", root_path="/api")
+    beside = make_scope("GET", "/apix", root_path="/api")  # a path an older server sent
+    assert trane.URL.from_scope(under).path == "/api/x"
+    assert trane.URL.from_scope(make_scope("GET", "/api", root_path="/api")).path == "/api"
+    assert trane.URL.from_scope(beside).path == "/api/apix"
+
+
+def test_root_path_under_hypercorn(tmp_path: Path) -> None:
+    (tmp_path / "hello.txt").write_text("hello")
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "hello.txt").write_text("x hello")
+    with (
+        serve(
+            "hypercorn",
+            "tests.root_path_app:app",
+            "--root-path",
+            "/api",
+            env={"ROOT_PATH_APP_STATIC": str(tmp_path)},
+        ) as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
+        admin = client.get("/api/admin")
+        home = client.get("/api")
+        static = client.get("/api/static/hello.txt")
+        beside = client.get("/apix/admin")
+        beside_static = client.get("/apix/static/x/hello.txt")
+        beside_static_too = client.get("/api/staticx/hello.txt")
+    assert admin.status_code == 200
+    assert admin.json() == {
+        "root_path": "/api",
+        "path": "/api/admin",
+        "url": f"{server.url}/api/admin",
+        "url_for": "/api/admin",
+    }
+    assert (home.status_code, home.json()["path"]) == (200, "/api")
+    assert (static.status_code, static.text) == (200, "hello")
+    # hypercorn hands these on with root_path "/api": "/apix..." is not under it.
+    assert (beside.status_code, beside.text) == (404, "Not Found")
+    assert beside_static.status_code == 404
+    assert beside_static_too.status_code == 404
 
 
 def test_router_matching_does_not_scan_every_route(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -258,11 +370,21 @@ def test_compile_path() -> None:
         ("/x/{}", "invalid parameter name ''"),
         ("/x/{a", "unbalanced braces"),
         ("/x/a}", "unbalanced braces"),
+        ("/x/{a}{{/{b}", "unbalanced braces"),
+        ("/x/{a}{b}", "parameters {a} and {b} need literal text between them"),
+        ("/x/{a:int}{b}.json", "parameters {a} and {b} need literal text"),
+        ("/{a:path}/{b:path}", "at most one path parameter"),
     ],
 )
 def test_route_rejects_bad_templates(template: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         trane.Route(template, Named)
+
+
+def test_mount_refuses_a_path_parameter() -> None:
+    # What would be the remainder for the mounted app? Nothing tells.
+    with pytest.raises(ValueError, match="cannot take a path parameter"):
+        trane.Mount("/files/{p:path}", team)
 
 
 def test_route_and_mount_need_a_leading_slash() -> None:
@@ -337,6 +459,101 @@ def test_router_url_for(name: str, params: dict[str, Any], url: str) -> None:
 def test_router_url_for_errors(name: str, params: dict[str, Any], message: str) -> None:
     with pytest.raises(trane.NoMatch, match=message):
         router.url_for(name, **params)
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "url", "decoded"),
+    [
+        # "//evil.com" is scheme-relative: in a Location header, another host.
+        ("anywhere", {"p": "/evil.com"}, "/%2Fevil.com", "//evil.com"),
+        ("anywhere", {"p": "//evil.com/x"}, "/%2F/evil.com/x", "///evil.com/x"),
+        ("anywhere", {"p": "\\evil.com"}, "/%5Cevil.com", "/\\evil.com"),  # browsers: "\\" is "/"
+        ("path", {"v": "/evil.com"}, "/path//evil.com", "/path//evil.com"),
+        ("float", {"v": 1e-20}, "/float/0.00000000000000000001", None),
+        ("float", {"v": 0.1 + 0.2}, "/float/0.30000000000000004", None),
+        ("float", {"v": 1e22}, "/float/10000000000000000000000", None),
+        ("float", {"v": -0.0}, "/float/0", None),
+        ("float", {"v": 2.0}, "/float/2", None),
+        ("mixed", {"a": 1, "b": "x.json"}, "/mixed/1-x.json.json", None),
+        ("mixed", {"a": 1, "b": "x-y"}, "/mixed/1-x-y.json", None),  # the split from the left
+    ],
+)
+def test_router_url_for_builds_urls_that_lead_back(
+    name: str, params: dict[str, Any], url: str, decoded: str | None
+) -> None:
+    r = trane.Router(
+        [
+            trane.Route("/{p:path}", Params, name="anywhere"),
+            *[route for route in router.routes if route.name in ("path", "mixed")],
+            trane.Route("/float/{v:float}", Params, name="float"),
+        ]
+    )
+    assert r.url_for(name, **params) == url
+    scope = make_scope("GET", unquote(url))
+    if decoded is not None:
+        assert scope["path"] == decoded
+    r(scope)
+    assert scope["path_params"] == params
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("user", {"name": ".."}, "'.' or '..' segment"),  # a client would go up to /
+        ("user", {"name": "."}, "'.' or '..' segment"),
+        ("path", {"v": "a/../../admin"}, "'.' or '..' segment"),
+        ("path", {"v": "./x"}, "'.' or '..' segment"),
+        ("user", {"name": None}, "not be None"),
+        ("path", {"v": None}, "not be None"),
+        ("user", {"name": "\ud800"}, "cannot build a URL"),  # no UTF-8 for a lone surrogate
+        ("float", {"v": None}, "must be a number"),
+        ("float", {"v": float("inf")}, "finite"),
+        ("float", {"v": float("nan")}, "finite"),
+        ("float", {"v": 10**400}, "must be a number"),  # OverflowError
+        ("float", {"v": -1.5}, "non-negative"),
+        ("hex", {"v": None}, "cannot build a URL"),  # a user converter's TypeError
+        ("hex", {"v": -1}, "would not match"),  # "-1": the converter's regex refuses it
+        ("file", {"name": "a", "ext": "tar.gz"}, "would not match"),  # "a.tar", "gz"
+    ],
+)
+def test_router_url_for_refuses_what_would_not_lead_back(
+    name: str, params: dict[str, Any], message: str
+) -> None:
+    r = trane.Router(
+        [
+            *[route for route in router.routes if route.name in ("user", "path", "hex")],
+            trane.Route("/float/{v:float}", Params, name="float"),
+            trane.Route("/f/{name}.{ext}", Params, name="file"),
+        ]
+    )
+    with pytest.raises(trane.NoMatch, match=message):
+        r.url_for(name, **params)
+
+
+@pytest.mark.parametrize(
+    ("route", "path", "texts"),
+    [
+        (trane.Route("/users/{name}", Named), "/users/ann", {"name": "ann"}),
+        (trane.Route("/users/{name}", Named), "users/ann", None),
+        (trane.Route("/users/{name}", Named), "/users", None),
+        (trane.Route("/users/{name}", Named), "/user/ann", None),
+        (trane.Route("/users/{name}", Named), "/users/ann/x", None),
+        (trane.Route("/e/{v:half}", Named), "/e/4", {"v": "4"}),
+        (trane.Route("/e/{v:half}", Named), "/e/3", None),  # the converter refuses
+        (trane.Route("/e/{v:half}", Named), "/e/x", None),  # its regex does
+        (trane.Mount("/m/{a}.{b}", team), "/m/x.y", {"a": "x", "b": "y"}),
+        (trane.Mount("/m/{a}.{b}", team), "/m/x.y/lead", None),  # a Mount's own path only
+        (trane.Mount("/m/{a}.{b}", team), "/m/xy", None),
+        (trane.Mount("/", team), "", {}),
+    ],
+)
+def test_route_split_path(route: BaseRoute, path: str, texts: dict[str, str] | None) -> None:
+    assert route.split_path(path) == texts
+
+
+async def test_router_float_converter_refuses_what_reads_as_infinity() -> None:
+    assert (await request(router, "GET", "/float/" + "9" * 400)).status == 404
+    assert (await request(router, "GET", "/float/" + "9" * 300)).status == 200
 
 
 async def test_view_url_for_reaches_every_route() -> None:
@@ -593,3 +810,146 @@ async def test_router_raises_on_an_unknown_scope_type() -> None:
     router = trane.Router([trane.Route("/", GetOnly)])
     with pytest.raises(ValueError, match="unknown ASGI scope type 'webtransport'"):
         router({"type": "webtransport", "path": "/"})
+
+
+# -- several parameters in a segment: linear-time matching -------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "path", "params"),
+    [
+        # Literals placed from the right: each parameter takes the longest text.
+        ("/{name}.{ext}", "/archive.tar.gz", {"name": "archive.tar", "ext": "gz"}),
+        ("/{y}-{m}-{d}", "/2024-01-02", {"y": "2024", "m": "01", "d": "02"}),
+        ("/{slug}-{id:int}", "/my-first-post-42", {"slug": "my-first-post", "id": 42}),
+        # "42-my-first" is no int: the split from the left serves.
+        ("/{id:int}-{slug}", "/42-my-first-post", {"id": 42, "slug": "my-first-post"}),
+        ("/v{n:int}.json", "/v12.json", {"n": 12}),
+        ("/d/{a}.{b}/{c}-{d}/e", "/d/x.y.z/1-2-3/e", {"a": "x.y", "b": "z", "c": "1-2", "d": "3"}),
+        ("/files/{p:path}.txt", "/files/a/b.c.txt", {"p": "a/b.c"}),
+        ("/files/{p:path}.txt", "/files/.txt", {"p": ""}),
+        ("/x/{a}-{p:path}-{b}/y", "/x/1-2/3-4-5/y", {"a": "1", "p": "2/3-4", "b": "5"}),
+        ("/x/{a}-{p:path}-{b}/y", "/x/1-2-3/y", {"a": "1", "p": "2", "b": "3"}),
+        ("/x/{a}-{p:path}-{b}/y", "/x/1--3/y", {"a": "1", "p": "", "b": "3"}),
+        ("/{p:path}/edit", "/a/edit/edit", {"p": "a/edit"}),
+        ("/{p:path}/edit", "/a\nb/edit", {"p": "a\nb"}),  # any text, a newline too
+    ],
+)
+def test_router_splits_segments_with_several_parameters(
+    template: str, path: str, params: dict[str, Any]
+) -> None:
+    r = trane.Router([trane.Route(template, Params)])
+    scope = make_scope("GET", path)
+    assert isinstance(r(scope), Params)
+    assert scope["path_params"] == params
+
+
+@pytest.mark.parametrize(
+    ("template", "path"),
+    [
+        ("/{a:int}-{b}-{c:int}", "/1-x-y-2"),  # neither split suits both ints
+        ("/{name}.{ext}", "/archive"),
+        ("/{name}.{ext}", "/.x"),
+        ("/x/{a}-{p:path}-{b}/y", "/x/1-2/y"),
+        ("/x/{a}-{p:path}-{b}/y", "/x/1/2-3/y"),
+        ("/x/{a}-{p:path}-{b:int}/y", "/x/1-2/3-z/y"),
+        ("/files/{p:path}.txt", "/files/a/b.txt/"),
+    ],
+)
+def test_router_refuses_what_no_split_suits(template: str, path: str) -> None:
+    r = trane.Router([trane.Route(template, Params)])
+    assert type(r(make_scope("GET", path))).__name__ == "_NotFound"
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/h/4-2", {"a": 2, "b": 1}),
+        ("/h/3-2", None),
+        ("/h/2-3", None),
+        ("/p/4/5-6", {"q": "4/5", "b": 3}),
+        ("/p/4/5-7", None),
+    ],
+)
+def test_router_tail_converters_may_refuse(path: str, params: dict[str, Any] | None) -> None:
+    r = trane.Router(
+        [trane.Route("/h/{a:half}-{b:half}", Params), trane.Route("/p/{q:path}-{b:half}", Params)]
+    )
+    scope = make_scope("GET", path)
+    view = r(scope)
+    if params is None:
+        assert type(view).__name__ == "_NotFound"
+    else:
+        assert scope["path_params"] == params
+
+
+async def test_router_hostile_paths_against_several_parameters_are_answered() -> None:
+    # A regex of adjacent [^/]+ groups took 1.2 s for 1 KB of "-" before "/"
+    # (O(n^3)); with four groups, hours. These are read in linear time now.
+    r = trane.Router(
+        [
+            trane.Route("/{a}-{b}-{c}-{d}", Params),
+            trane.Route("/n/{name}.{ext}", Params),
+            trane.Route("/m/{x}-{y:int}.{z}", Params),
+            trane.Mount("/t/{a}-{b}-{c}", ASGI2App),
+        ]
+    )
+    for path in [
+        "/" + "-" * 16384 + "/",
+        "/n/" + "." * 16384 + "/",
+        "/m/" + "-1." * 5000 + "/x",
+        "/t/" + "a" * 16384,
+        "/" + "-" * 16383 + "a/",
+    ]:
+        assert (await request(r, "GET", path)).status == 404, path[:20]
+    long = await request(r, "GET", "/" + "a-" * 8000 + "z")
+    assert long.status == 200
+    assert _json(long.body)["d"] == ["'z'", "str"]
+    mounted = await request(r, "GET", "/t/" + "-" * 16384 + "/x")
+    assert _json(mounted.body)["root_path"] == "/t/" + "-" * 16384
+
+
+async def test_mount_tail_with_several_parameters_hands_on_the_remainder() -> None:
+    r = trane.Router([trane.Mount("/t/{a}-{b}/c", ASGI2App)])
+    assert _json((await request(r, "GET", "/t/1-2-3/c/d/e")).body) == {
+        "root_path": "/t/1-2-3/c",
+        "path": "/t/1-2-3/c/d/e",
+    }
+    assert (await request(r, "GET", "/t/1-2-3/x")).status == 404
+    view = r(make_scope("GET", "/t/1-2-3/c"))
+    assert isinstance(view, ASGI2App)
+    assert view.scope["path_params"] == {"a": "1-2", "b": "3"}
+
+
+def test_route_tail_of_a_route_without_one_is_the_end_of_the_path() -> None:
+    route = trane.Route("/a", Named)
+    assert route.match_tail(["", "a"], 2) == ({}, "")
+    assert route.match_tail(["", "a", "b"], 2) is None
+
+
+class StrictPath:
+    """A path converter that refuses text with a space in it."""
+
+    regex = ".*"
+
+    def convert(self, value: str) -> str:
+        if " " in value:
+            raise ValueError("a space")
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+def test_router_path_converter_may_refuse_the_whole_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(trane.routing.CONVERTERS, "path", StrictPath())
+    r = trane.Router([trane.Route("/f/{p:path}.txt", Params)])
+    scope = make_scope("GET", "/f/a/b c/d.txt")
+    assert type(r(scope)).__name__ == "_NotFound"
+    scope = make_scope("GET", "/f/a/b/d.txt")
+    r(scope)
+    assert scope["path_params"] == {"p": "a/b/d"}
+
+
+def test_route_repr() -> None:
+    assert repr(trane.Route("/a", Named, name="a")) == f"Route('/a', {Named!r}, name='a')"

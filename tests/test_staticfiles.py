@@ -196,3 +196,26 @@ def test_static_segments() -> None:
     assert segments({"path": "/static/a/b.txt", "root_path": "/static"}) == ["a", "b.txt"]
     assert segments({"path": "/a//./b/", "root_path": ""}) == ["a", "b"]
     assert segments({"path": "/a/../b"}) is None
+
+
+@pytest.mark.parametrize(
+    ("path", "root_path", "status"),
+    [
+        ("/static/hello.txt", "/static", 200),
+        ("/hello.txt", "/static", 200),  # an older server: path without root_path
+        ("/staticx/hello.txt", "/static", 404),  # "/static" + "x/hello.txt"
+        ("/static-css/site.css", "/static", 404),  # not "/static" + "-css/site.css"
+    ],
+)
+async def test_static_root_path_is_cut_off_only_at_a_segment_boundary(
+    site: Path, path: str, root_path: str, status: int
+) -> None:
+    (site / "x").mkdir()
+    (site / "x" / "hello.txt").write_text("x hello")
+    (site / "-css").mkdir()
+    (site / "-css" / "site.css").write_text("-css")
+    app = trane.StaticFiles(directory=site)
+    result = await fetch(app, path, root_path=root_path)
+    assert result.status == status
+    segments = trane.StaticFiles.segments({"path": path, "root_path": root_path})
+    assert segments == (None if status == 404 else ["hello.txt"])

@@ -293,9 +293,11 @@ class URL:
                 host = address if port in (default, None) else f"{address}:{port}"
             else:
                 host = ""
-        path = scope.get("root_path", "") + scope["path"]
-        if scope.get("root_path") and scope["path"].startswith(scope["root_path"]):
-            path = scope["path"]
+        # NOTE: path includes root_path (ASGI) when it continues it at a "/";
+        # "/apix" under "/api" is a path an older server sent without it.
+        root_path, path = scope.get("root_path", ""), scope["path"]
+        if not (path.startswith(root_path) and path[len(root_path) :][:1] in ("", "/")):
+            path = root_path + path
         return cls(scheme, host, path, scope.get("query_string", b"").decode("latin-1"))
 
     @property

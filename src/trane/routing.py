@@ -9,7 +9,8 @@ Route templates are split into segments and stored in a trie::
 
 A node holds its static children in a dict, its parameter children in a list,
 and *tails*: routes whose rest (a ``path`` converter, a segment such as
-``{name}.{ext}``, a Mount's prefix) is matched by a regex. Matching splits the
+``{name}.{ext}``, a Mount's prefix) is matched by hand, in linear time, by
+route_matcher (a regex there could backtrack). Matching splits the
 request path once and walks it: one dict lookup per static segment however
 many routes there are, so 1000 routes ``/route{i}/{name}`` cost the same to
 match as three. The walk first follows the likeliest branch without looking
@@ -32,6 +33,7 @@ import math
 import re
 import uuid
 from collections.abc import Awaitable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, ClassVar, Final, Protocol, TypeVar, cast
 from urllib.parse import quote
 
@@ -40,6 +42,7 @@ from .compat import as_asgi2, is_double_callable
 from .exceptions import HTTPError, NoMatch
 from .lifespan import Hook, Lifespan, LifespanContext
 from .route_compiler import Walk, compile_walk
+from .route_matcher import Param, SegmentPattern, TailPattern
 from .scopes import unknown_scope
 from .types import ASGI2App, ASGI2Instance, Receive, Scope, Send
 
@@ -63,6 +66,8 @@ class StringConverter:
         return value
 
     def to_string(self, value: Any) -> str:
+        if value is None:
+            raise ValueError("str parameter must not be None")
         text = str(value)
         if not text or "/" in text:
             raise ValueError(f"str parameter must be non-empty and without '/': {text!r}")
@@ -76,6 +81,8 @@ class PathConverter:
         return value
 
     def to_string(self, value: Any) -> str:
+        if value is None:
+            raise ValueError("path parameter must not be None")
         return str(value)
 
 
@@ -95,13 +102,26 @@ class FloatConverter:
     regex = r"[0-9]+(?:\.[0-9]+)?"
 
     def convert(self, value: str) -> float:
-        return float(value)
+        number = float(value)
+        if math.isinf(number):  # 400 digits read as inf, which to_string refuses
+            raise ValueError(f"float parameter out of range: {value!r}")
+        return number
 
     def to_string(self, value: Any) -> str:
-        value = float(value)
-        if value < 0 or not math.isfinite(value):
+        """Digits the regex takes (no exponent) that read back equal: 1e-20 is not "0".
+
+        >>> FloatConverter().to_string(1e-20), FloatConverter().to_string(2.0)
+        ('0.00000000000000000001', '2')
+        """
+        try:
+            number = float(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"float parameter must be a number: {value!r}") from None
+        if number < 0 or not math.isfinite(number):
             raise ValueError(f"float parameter must be finite and non-negative: {value!r}")
-        return f"{value:.15f}".rstrip("0").rstrip(".")
+        # repr() is the shortest text that reads back equal; + 0.0 makes -0.0 0.0.
+        text = format(Decimal(repr(number + 0.0)), "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 class UUIDConverter:
@@ -144,13 +164,20 @@ def compile_path(template: str) -> tuple[re.Pattern[str], str, dict[str, Convert
     '^/users/(?P<id>[0-9]+)/(?P<slug>[^/]+)$'
     >>> fmt, sorted(convs)
     ('/users/{id}/{slug}', ['id', 'slug'])
+
+    NOTE: the router does not run this regex: with several parameters in one
+    segment it can backtrack for seconds on a long path. Routes match with
+    route_matcher, in linear time (and may split such a segment differently
+    when a converter refuses the greedy split).
     """
     pattern, fmt, convs = _compile_fragment(template)
     return re.compile(f"^{pattern}$"), fmt, convs
 
 
 def _compile_fragment(template: str) -> tuple[str, str, dict[str, Converter[Any]]]:
-    pattern, fmt, convs, last = "", "", {}, 0
+    pattern, fmt, last = "", "", 0
+    convs: dict[str, Converter[Any]] = {}
+    kinds: set[str] = set()
     for m in _PARAM.finditer(template):
         name, conv_name = m.group(1), m.group(2) or "str"
         if not name.isidentifier():
@@ -159,8 +186,19 @@ def _compile_fragment(template: str) -> tuple[str, str, dict[str, Converter[Any]
             raise ValueError(f"duplicate parameter {name!r} in {template!r}")
         if conv_name not in CONVERTERS:
             raise ValueError(f"unknown converter {conv_name!r} in {template!r}")
+        if convs and m.start() == last:
+            previous = list(convs)[-1]
+            raise ValueError(
+                f"parameters {{{previous}}} and {{{name}}} need literal text between them"
+                f" in {template!r}: nothing tells where one ends"
+            )
+        if conv_name == "path" and "path" in kinds:
+            raise ValueError(f"at most one path parameter in {template!r}")
+        kinds.add(conv_name)
         converter = CONVERTERS[conv_name]
         literal = template[last : m.start()]
+        if "{" in literal or "}" in literal:
+            raise ValueError(f"unbalanced braces in route template {template!r}")
         pattern += re.escape(literal) + f"(?P<{name}>{converter.regex})"
         fmt += literal.replace("{", "{{").replace("}", "}}") + "{" + name + "}"
         convs[name] = converter
@@ -196,6 +234,23 @@ def _parse_segments(template: str) -> tuple[list[_Segment], str]:
             return segments, "/" + "/".join(parts[i:])
         segments.append(_Segment(None, m.group(1), CONVERTERS[conv_name]))
     return segments, ""
+
+
+def _segment_pattern(text: str) -> SegmentPattern:
+    """One segment of a route's tail, for route_matcher (its template checked already)."""
+    literals, params, last = [], [], 0
+    for m in _PARAM.finditer(text):
+        conv_name = m.group(2) or "str"
+        literals.append(text[last : m.start()])
+        params.append(Param(m.group(1), CONVERTERS[conv_name], spans=conv_name == "path"))
+        last = m.end()
+    literals.append(text[last:])
+    return SegmentPattern(literals, params)
+
+
+def _tail_pattern(tail: str, mount: bool = False) -> TailPattern:
+    """A template's tail, ``"/a/{b}.{c}"`` or ``""``, as a route_matcher pattern."""
+    return TailPattern([_segment_pattern(part) for part in tail.split("/")[1:]], mount)
 
 
 class _Segment:
@@ -243,24 +298,14 @@ class BaseRoute:
         _, self.format, self.converters = _compile_fragment(path)
         self.segments, tail = _parse_segments(path)
         #: Matches what is left of the path after the segments; None: nothing may be.
-        self.tail: re.Pattern[str] | None = None
-        if tail:
-            self.tail = re.compile(f"^{_compile_fragment(tail)[0]}$")
+        self.tail: TailPattern | None = _tail_pattern(tail) if tail else None
 
-    def match_tail(self, rest: str) -> tuple[dict[str, Any], str] | None:
-        """Params from the tail, and the unmatched remainder (for mounts)."""
+    def match_tail(self, parts: list[str], i: int) -> tuple[dict[str, Any], str] | None:
+        """Params from the tail matched against ``parts[i:]``, and the remainder (mounts)."""
         if self.tail is None:
-            return ({}, "") if not rest else None
-        m = self.tail.match(rest)
-        if m is None:
-            return None
-        values = m.groupdict()
-        remainder = values.pop("_trane_rest", None) or ""
-        try:
-            params = {k: self.converters[k].convert(v) for k, v in values.items()}
-        except ValueError:
-            return None
-        return params, remainder
+            return ({}, "") if i == len(parts) else None
+        found = self.tail.match(parts, i)
+        return None if found is None else (found[1], found[2])
 
     def match_kind(self, scope: Scope) -> Match:
         """FULL, PARTIAL (a method the class lacks) or NONE (another protocol)."""
@@ -272,19 +317,70 @@ class BaseRoute:
         return Match.FULL
 
     def url_path_for(self, params: Mapping[str, Any]) -> str:
+        """The URL path for ``params``: one that leads back here with them, or NoMatch.
+
+        The path is built as a server hands it over (decoded), matched
+        against this route alone, and percent-encoded only if every
+        parameter's text comes back as it went in. It never starts with
+        ``//`` (scheme-relative: another host) nor holds a ``.``/``..``
+        segment (which clients remove).
+        """
         if set(params) != set(self.converters):
             raise NoMatch(
                 f"route {self.name!r} takes parameters {sorted(self.converters)!r}, "
                 f"got {sorted(params)!r}"
             )
         try:
-            values = {
-                k: quote(self.converters[k].to_string(v), safe=_PATH_SAFE)
-                for k, v in params.items()
-            }
-        except ValueError as exc:
+            texts = {k: self.converters[k].to_string(v) for k, v in params.items()}
+        except (ValueError, TypeError, OverflowError) as exc:
             raise NoMatch(f"cannot build a URL for route {self.name!r}: {exc}") from None
-        return self.format.format(**values)
+        path = self.format.format(**texts)
+        if self.split_path(path) != texts:
+            raise NoMatch(
+                f"cannot build a URL for route {self.name!r}: {path!r} would not match it"
+                f" with the same parameters {params!r}"
+            )
+        segments = path.split("/")
+        if "." in segments or ".." in segments:
+            raise NoMatch(
+                f"cannot build a URL for route {self.name!r}: {path!r} has a '.' or '..'"
+                " segment, which clients remove"
+            )
+        try:
+            url = "/".join(quote(segment, safe=_PATH_SAFE) for segment in segments)
+        except UnicodeEncodeError as exc:
+            raise NoMatch(f"cannot build a URL for route {self.name!r}: {exc}") from None
+        return "/%2F" + url[2:] if url.startswith("//") else url
+
+    def split_path(self, path: str) -> dict[str, str] | None:
+        """Each parameter's text in ``path`` (decoded), if this route alone matches it all.
+
+        >>> Route("/files/{name}.{ext}", object).split_path("/files/a.tar.gz")
+        {'name': 'a.tar', 'ext': 'gz'}
+        """
+        parts = path.split("/")
+        n = len(self.segments) + 1
+        if parts[0] or len(parts) < n:
+            return None
+        texts: dict[str, str] = {}
+        for segment, part in zip(self.segments, parts[1:n], strict=True):
+            if segment.literal is not None:
+                if part != segment.literal:
+                    return None
+                continue
+            if not part or (segment.pattern is not None and not segment.pattern.fullmatch(part)):
+                return None
+            try:
+                segment.converter.convert(part)
+            except ValueError:
+                return None
+            texts[segment.name] = part
+        if self.tail is None:
+            return texts if len(parts) == n else None
+        found = self.tail.match(parts, n)
+        if found is None or found[2]:  # a Mount's path: its prefix, nothing after
+            return None
+        return {**texts, **found[0]}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path!r}, {self.app!r}, name={self.name!r})"
@@ -321,11 +417,13 @@ class Mount(BaseRoute):
         prefix = prefix.rstrip("/")
         if prefix and not prefix.startswith("/"):
             raise ValueError(f"mount prefixes must start with '/': {prefix!r}")
+        if any(m.group(2) == "path" for m in _PARAM.finditer(prefix)):
+            raise ValueError(f"a Mount prefix cannot take a path parameter: {prefix!r}")
         super().__init__(prefix or "/", _as_double_callable(app), name)
         if not prefix:  # mounted at the root: every path is the remainder
             self.segments, self.format = [], ""
-        tail = self.tail.pattern[1:-1] if self.tail else ""
-        self.tail = re.compile(f"^{tail}(?P<_trane_rest>/.*)?$")
+        tail = _parse_segments(prefix)[1] if prefix else ""
+        self.tail = _tail_pattern(tail, mount=True)
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -500,6 +598,8 @@ class Router:
         parameters before tails; routes in one place in registration order.
         (``__call__`` tries a faster walk first; it finds the same route.)
         """
+        if not path.startswith("/"):  # NOTE: no segment may be skipped unread
+            return None
         partial: list[tuple[BaseRoute, dict[str, Any], str]] = []
         found = self._search(self._root, path.split("/"), 1, {}, scope, partial)
         return found or (partial[0] if partial else None)
@@ -539,12 +639,11 @@ class Router:
                 if found:
                     return found
         if node.tails:
-            rest = "/" + "/".join(parts[i:]) if i < len(parts) else ""
             for route in node.tails:
                 kind = route.match_kind(scope)
                 if kind is Match.NONE:
                     continue
-                matched = route.match_tail(rest)
+                matched = route.match_tail(parts, i)
                 if matched is None:
                     continue
                 found_params = {**params, **matched[0]}
@@ -574,6 +673,8 @@ class Router:
         outer = None  # the parameters of the Mounts above us
         if root_path:  # NOTE: a Mount with parameters always extends root_path
             if path.startswith(root_path):
+                # NOTE: "/apix/admin" under "/api" leaves "x/admin": neither the
+                # walk nor resolve() matches a path not starting with "/".
                 path = path[len(root_path) :]
             outer = scope.get("path_params")
         if kind == "http":

@@ -99,11 +99,15 @@ class StaticFiles:
         ['css', 'a.css']
         >>> StaticFiles.segments({"path": "/static/../secret", "root_path": "/static"}) is None
         True
+        >>> StaticFiles.segments({"path": "/staticx/a.css", "root_path": "/static"}) is None
+        True
         """
         path: str = scope["path"]
         root_path: str = scope.get("root_path", "")
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :]
+            if path[:1] not in ("", "/"):  # "/staticx/a" is not under "/static"
+                return None
         segments: list[str] = []
         for segment in path.split("/"):
             if segment in ("", "."):
