@@ -258,7 +258,7 @@ def test_root_path_is_cut_off_only_at_a_segment_boundary(root_path: str, parts: 
         assert type(view).__name__ == "_NotFound", (root_path, path)
     else:
         assert type(view) is expected[0].app, (root_path, path)
-        assert scope["path_params"] == expected[1]
+        assert view.scope["path_params"] == expected[1]  # type: ignore[attr-defined]
 
 
 # -- url_for ------------------------------------------------------------------

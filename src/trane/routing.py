@@ -660,6 +660,9 @@ class Router:
                 return self.lifespan(scope)
             if kind != "websocket":
                 raise unknown_scope(kind)
+        # The server's scope is the server's: what the router adds goes on a copy
+        # (the ASGI spec asks this of anything that changes a scope for an inner app).
+        scope = {**scope}
         if "trane.router" not in scope:  # the outermost router: url_for starts here
             scope["trane.router"] = self
             if "state" not in scope:  # a server without lifespan state
