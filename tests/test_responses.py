@@ -339,6 +339,16 @@ async def test_streaming_response_takes_sync_iterators_and_skips_empty_chunks() 
     assert [m["body"] for m in result.messages[1:]] == [b"a", b"b", b""]
 
 
+async def test_streaming_response_of_a_list_can_be_sent_again() -> None:
+    # A list is not an iterator: nothing to close, and it is all there the next time.
+    response = trane.StreamingResponse(["a", b"b"])
+    first = await request(response, "GET", "/")
+    again = await request(response, "GET", "/")
+    assert first.body == again.body == b"ab"
+    head = await request(response, "HEAD", "/")
+    assert (head.status, head.body) == (200, b"")
+
+
 async def test_streaming_response_head_sends_no_body() -> None:
     result = await request(router, "HEAD", "/stream")
     assert result.header("content-type") == "text/plain; charset=utf-8"
