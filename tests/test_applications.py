@@ -8,11 +8,12 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from unittest import mock
 
 import pytest
 
 import trane
-from asgi import make_scope, request
+from asgi import make_scope, recorder, request
 from communicator import Communicator
 from trane.compat import is_double_callable
 from trane.types import Message
@@ -606,6 +607,23 @@ async def test_application_prepare_may_raise() -> None:
     assert calls == ["prepare"]
 
 
+async def test_application_prepare_chain_through_super_reaches_the_verb() -> None:
+    # Mixins each check one thing, then hand on with super().prepare().
+    class Authenticated(trane.Application):
+        async def prepare(self) -> Any:
+            if "authorization" not in self.headers:
+                raise trane.HTTPError(401)
+            return await super().prepare()
+
+    class Account(Authenticated):
+        async def get(self) -> str:
+            return "account"
+
+    assert (await request(Account, "GET", "/")).status == 401
+    authorized = await request(Account, "GET", "/", headers=[(b"authorization", b"Bearer x")])
+    assert (authorized.status, authorized.body) == (200, b"account")
+
+
 async def test_application_hooks_are_inherited() -> None:
     raised = await request(router, "GET", "/child", query=b"gate=raise")
     assert raised.status == 401
@@ -623,6 +641,25 @@ async def test_application_handle_error_renders_crashes_too(
     assert (result.status, json.loads(result.body)) == (500, {"error": 500})
     assert "secret-internal-detail" not in result.text
     assert "secret-internal-detail" in caplog.text
+
+
+async def test_application_handle_error_may_answer_itself(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # An error page streamed with self.finish(): no second response after it.
+    class Apologetic(trane.Application):
+        async def get(self) -> str:
+            raise RuntimeError("database down")
+
+        async def handle_error(self, exc: Exception) -> trane.Response:
+            self.status = 503
+            await self.finish(f"sorry: {exc}")
+            return trane.Response(status=500)  # too late: the answer is out
+
+    result = await request(Apologetic, "GET", "/")
+    assert (result.status, result.body) == (503, b"sorry: database down")
+    assert [m["type"] for m in result.messages] == ["http.response.start", "http.response.body"]
+    assert "database down" in caplog.text  # still logged
 
 
 async def test_application_broken_handle_error_still_gives_plain_500(
@@ -803,3 +840,43 @@ async def test_nothing_may_follow_a_returned_value() -> None:
     assert [m["type"] for m in result.messages] == ["http.response.start", "http.response.body"]
     assert len(outcomes) == 2
     assert all("already complete" in message for message in outcomes)
+
+
+async def test_application_cancelled_by_the_server_stays_cancelled() -> None:
+    # A server stopping the request (shutdown, timeout) cancels its task: the view
+    # must not swallow that as if the client had left.
+    started = asyncio.Event()
+    cleaned: list[str] = []
+
+    class Slow(trane.Application):
+        async def get(self) -> str:
+            started.set()
+            try:
+                await asyncio.Event().wait()
+            finally:
+                cleaned.append("finally")
+            return "never"
+
+    sent, receive, send = recorder()
+    task = asyncio.ensure_future(trane.as_asgi3(Slow)(make_scope(), receive, send))
+    await asyncio.wait_for(started.wait(), 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert task.cancelled()
+    assert cleaned == ["finally"]
+    assert sent == []
+
+
+async def test_application_setting_patched_on_the_class_is_restored() -> None:
+    # mock.patch.object sets an inherited setting on the class, then deletes it again.
+    class Upload(trane.Application):
+        async def post(self) -> bytes:
+            return await self.body()
+
+    with mock.patch.object(Upload, "max_body_size", 3):
+        assert (await request(Upload, "POST", "/", body=b"four")).status == 413
+    assert "max_body_size" not in vars(Upload)
+    restored = await request(Upload, "POST", "/", body=b"four")
+    assert (restored.status, restored.body) == (200, b"four")
+    assert Upload.allowed_methods() == {"POST", "OPTIONS"}

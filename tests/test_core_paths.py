@@ -8,6 +8,7 @@ sends is kept.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 from unittest import mock
@@ -102,6 +103,30 @@ async def test_streaming_response_iterator_reads_the_whole_upload() -> None:
     assert wire.body == b"ABCD"
 
 
+@pytest.mark.parametrize("gone_at", ["http.response.start", "http.response.body"])
+@pytest.mark.parametrize("answer", ["text", "json"])
+async def test_a_returned_value_to_a_gone_client_ends_quietly(
+    gone_at: str, answer: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # ASGI spec 2.4: the server raises OSError for a send to a client that left.
+    class Answer(trane.Application):
+        async def get(self) -> Any:
+            return "text" if answer == "text" else {"json": True}
+
+    wire = Wire(asgi={"version": "3.0", "spec_version": "2.4"})
+    tried: list[str] = []
+
+    async def send(message: Message) -> None:
+        tried.append(message["type"])
+        if message["type"] == gone_at:
+            raise OSError("client gone")
+
+    wire.send = send  # type: ignore[method-assign]
+    await asyncio.wait_for(wire.run(Answer), 5)  # no exception escapes
+    assert tried[-1] == gone_at  # nothing more was tried (no error page) once it had gone
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
 SHARED = trane.PlainTextResponse("shared")
 
 
@@ -122,6 +147,32 @@ async def test_a_returned_response_is_never_changed() -> None:
         assert [v for k, v in headers if k == b"set-cookie"] == [b"seen=1; Path=/; SameSite=Lax"]
         assert (b"x-view", b"yes") in headers
     assert SHARED.headers.raw == before
+
+
+@pytest.mark.parametrize("kind", ["stream", "events"])
+async def test_view_headers_join_a_returned_stream_on_the_wire_only(kind: str) -> None:
+    stream = trane.StreamingResponse(["a", "b"], headers={"x-own": "1"})
+    before = list(stream.headers.raw)
+
+    class Feed(trane.Application):
+        async def get(self) -> trane.StreamingResponse:
+            self.set_cookie("seen", "1")
+            self.response_headers["x-view"] = "yes"
+            if kind == "stream":
+                return stream
+            return trane.EventSourceResponse(["tick"], headers={"x-view": "its own"})
+
+    wire = Wire()
+    task = wire.run(Feed)
+    await asyncio.wait_for(wire.complete.wait(), 5)
+    wire.leave()
+    await asyncio.wait_for(task, 5)
+    headers = wire.starts[0]["headers"]
+    assert (b"set-cookie", b"seen=1; Path=/; SameSite=Lax") in headers
+    x_view = [v for k, v in headers if k == b"x-view"]
+    assert x_view == ([b"yes"] if kind == "stream" else [b"its own"])  # the response's wins
+    assert wire.body == (b"ab" if kind == "stream" else b"data: tick\n\n")
+    assert stream.headers.raw == before
 
 
 async def test_trailers_not_offered_is_named_so() -> None:

@@ -257,6 +257,77 @@ async def test_file_response_if_range(data_file: Path) -> None:
     assert (await get(data_file, ranged, (b"if-range", older))).status == 200
 
 
+class Respond(trane.Application):
+    """Sends the FileResponse the test put in ``scope["response"]``."""
+
+    async def get(self) -> trane.FileResponse:
+        response: trane.FileResponse = self.scope["response"]
+        return response
+
+
+async def test_file_response_own_etag_is_sent_and_honoured(data_file: Path) -> None:
+    # Before: the computed ETag was compared, so the one the client had was never matched.
+    def own() -> trane.FileResponse:
+        return trane.FileResponse(data_file, headers={"ETag": '"v1"'})
+
+    fresh = await request(Respond, response=own())
+    assert fresh.header_list("etag") == ['"v1"']
+    revalidated = await request(Respond, response=own(), headers=[(b"if-none-match", b'"v1"')])
+    assert (revalidated.status, revalidated.body) == (304, b"")
+    assert revalidated.header_list("etag") == ['"v1"']
+    ranged = [(b"range", b"bytes=0-1"), (b"if-range", b'"v1"')]
+    resumed = await request(Respond, response=own(), headers=ranged)
+    assert (resumed.status, resumed.body) == (206, DATA[:2])
+    computed = [(b"if-none-match", etag_of(data_file).encode())]
+    assert (await request(Respond, response=own(), headers=computed)).status == 200
+
+
+async def test_file_response_ranges_of_a_file_without_a_content_type(data_file: Path) -> None:
+    response = trane.FileResponse(data_file)
+    del response.headers["content-type"]
+    result = await request(Respond, response=response, headers=[(b"range", b"bytes=0-1,-2")])
+    assert result.status == 206
+    content_type = result.header("content-type") or ""
+    boundary = content_type.removeprefix("multipart/byteranges; boundary=").encode()
+    size = len(DATA)
+    assert result.body == (
+        b"--%b\r\ncontent-range: bytes 0-1/%d\r\n\r\n%b\r\n"
+        b"--%b\r\ncontent-range: bytes %d-%d/%d\r\n\r\n%b\r\n--%b--\r\n"
+        % (boundary, size, DATA[:2], boundary, size - 2, size - 1, size, DATA[-2:], boundary)
+    )
+
+
+@pytest.fixture
+def shrunk_file(data_file: Path) -> tuple[Path, os.stat_result]:
+    """The data file cut to 1000 bytes, and its stat from before."""
+    info = data_file.stat()
+    data_file.write_bytes(DATA[:1000])
+    return data_file, info
+
+
+async def test_file_response_of_a_file_that_shrinks_while_sent_fails(
+    shrunk_file: tuple[Path, os.stat_result],
+) -> None:
+    # The Content-Length is out already: a short body must not be ended as if whole.
+    path, info = shrunk_file
+    response = trane.FileResponse(path, stat_result=info)
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def receive() -> Message:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    with pytest.raises(RuntimeError, match="shrank while it was being sent"):
+        await response(make_scope(), receive, send)
+    assert sent[0]["headers"][-1] == (b"content-length", b"%d" % len(DATA))
+    bodies = [m for m in sent if m["type"] == "http.response.body"]
+    assert b"".join(m["body"] for m in bodies) == DATA[:1000]
+    assert all(m["more_body"] for m in bodies)  # never ended: the server aborts it
+
+
 async def test_file_response_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.txt"
     path.write_bytes(b"")

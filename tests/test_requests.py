@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import pydoc
 from typing import Any
 
 import pytest
@@ -227,6 +229,12 @@ def test_request_parsing_is_lazy_and_happens_once() -> None:
     assert view.url is url
 
 
+def test_request_lazy_attributes_are_documented_on_the_class() -> None:
+    # help() and IDEs read them from the class, where there is no request to parse.
+    assert "Converted path parameters" in pydoc.render_doc(trane.Application)
+    assert "Converted path parameters" in (inspect.getdoc(Inspect.params) or "")
+
+
 def test_request_params_fall_back_to_channels_url_route() -> None:
     view = User(make_scope(url_route={"args": (), "kwargs": {"id": 5}}))
     assert view.params == {"id": 5}
@@ -283,6 +291,27 @@ async def test_request_stream_twice_is_an_error(caplog: pytest.LogCaptureFixture
     assert "already been consumed" in caplog.text
 
 
+async def test_request_stream_after_an_empty_body_yields_no_chunk() -> None:
+    class EmptyThenStream(trane.Application):
+        async def post(self) -> dict[str, Any]:
+            body = await self.body()
+            return {"body": body.decode(), "chunks": [c.decode() async for c in self.stream()]}
+
+    result = await request(EmptyThenStream, "POST", "/")
+    assert json.loads(result.body) == {"body": "", "chunks": []}
+
+
+async def test_request_body_skips_messages_of_other_types() -> None:
+    # A middleware's own message on receive is neither body nor the end of it.
+    communicator = Communicator(Echo, make_scope("POST", "/"))
+    await communicator.send_input({"type": "http.request", "body": b"a", "more_body": True})
+    await communicator.send_input({"type": "custom.ping"})
+    await communicator.send_input({"type": "http.request", "body": b"b"})
+    start = await communicator.receive_output()
+    assert start["status"] == 200
+    assert (await communicator.receive_output())["body"] == b"ab"
+
+
 async def test_request_client_disconnect_is_quiet(caplog: pytest.LogCaptureFixture) -> None:
     communicator = Communicator(router, make_scope("POST", "/echo"))
     await communicator.send_input({"type": "http.request", "body": b"part", "more_body": True})
@@ -296,8 +325,14 @@ async def test_request_client_disconnect_is_quiet(caplog: pytest.LogCaptureFixtu
 
 
 @pytest.mark.parametrize(
-    "content_type", [None, b"application/json", b"application/json; charset=utf-8",
-                     b"Application/JSON", b"application/vnd.api+json"]
+    "content_type",
+    [
+        None,
+        b"application/json",
+        b"application/json; charset=utf-8",
+        b"Application/JSON",
+        b"application/vnd.api+json",
+    ],
 )
 async def test_request_json_accepts_json_content_types(content_type: bytes | None) -> None:
     headers = [(b"content-type", content_type)] if content_type else []
@@ -319,8 +354,17 @@ async def test_request_json_accepts_json_content_types(content_type: bytes | Non
         (b"application/json", b'{"a":' * 100_000, "Invalid JSON"),
         (b"application/json", b"1" * 5000, "Invalid JSON"),
     ],
-    ids=["text", "form", "syntax", "empty", "not-utf8", "truncated", "deep-list",
-         "deep-object", "huge-int"],
+    ids=[
+        "text",
+        "form",
+        "syntax",
+        "empty",
+        "not-utf8",
+        "truncated",
+        "deep-list",
+        "deep-object",
+        "huge-int",
+    ],
 )
 async def test_request_json_errors_are_400_with_short_reason(
     content_type: bytes, body: bytes, reason: str
@@ -413,8 +457,16 @@ async def test_request_huge_content_length_is_413(content_length: bytes) -> None
 @pytest.mark.parametrize(
     "content_length",
     [b"abc", b"-1", b"1.5", b" 5", b"0x10", b"", "\xb2".encode("latin-1"), "\u0661".encode()],
-    ids=["letters", "negative", "float", "space", "hex", "empty", "superscript-two",
-         "arabic-one-utf8"],
+    ids=[
+        "letters",
+        "negative",
+        "float",
+        "space",
+        "hex",
+        "empty",
+        "superscript-two",
+        "arabic-one-utf8",
+    ],
 )
 async def test_request_non_digit_content_length_is_400(content_length: bytes) -> None:
     result = await request(

@@ -13,7 +13,8 @@ import pytest
 import trane
 from asgi import make_scope, recorder, request
 from communicator import Communicator
-from trane.responses import ResponseStream, format_cookie, json_dumps
+from trane import responses
+from trane.responses import ResponseStream, format_cookie, json_dumps, speaks_spec_2_4
 from trane.types import Message
 
 events: list[str] = []
@@ -163,6 +164,23 @@ def test_json_dumps_refuses_what_json_cannot_encode() -> None:
     with pytest.raises(RecursionError):
         json_dumps(circular)
     assert json_dumps({"still": "fine"}) == b'{"still":"fine"}'  # no state left behind
+
+
+def test_json_dumps_without_the_c_encoder_gives_the_same_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Pythons without json's C accelerator (PyPy) take the fallback.
+    value = {"hello": "wörld", "n": [1, 2.5, None], "s": '\u2028"\\'}
+    monkeypatch.setattr(json.encoder, "c_make_encoder", None)
+    encode = responses._one_shot_encoder()
+    assert encode(value).encode() == json_dumps(value)
+    with pytest.raises(ValueError, match="Out of range float"):
+        encode([float("nan")])
+
+
+def test_response_repr_names_class_and_status() -> None:
+    assert repr(trane.JSONResponse({}, status=201)) == "JSONResponse(status=201)"
+    assert repr(trane.Response()) == "Response(status=200)"
 
 
 async def test_a_view_returning_unencodable_json_is_a_500() -> None:
@@ -319,6 +337,16 @@ async def test_streaming_response_takes_sync_iterators_and_skips_empty_chunks() 
     assert result.header("x-s") == "1"
     assert result.header("content-type") is None
     assert [m["body"] for m in result.messages[1:]] == [b"a", b"b", b""]
+
+
+async def test_streaming_response_of_a_list_can_be_sent_again() -> None:
+    # A list is not an iterator: nothing to close, and it is all there the next time.
+    response = trane.StreamingResponse(["a", b"b"])
+    first = await request(response, "GET", "/")
+    again = await request(response, "GET", "/")
+    assert first.body == again.body == b"ab"
+    head = await request(response, "HEAD", "/")
+    assert (head.status, head.body) == (200, b"")
 
 
 async def test_streaming_response_head_sends_no_body() -> None:
@@ -489,6 +517,54 @@ async def test_response_stream_refused_message_is_not_sent() -> None:
     with pytest.raises(trane.ResponseStateError):
         await stream(START)
     assert sent == [START]
+
+
+async def test_a_response_sent_into_a_started_stream_is_refused() -> None:
+    # A view that streamed, then sends a whole Response into its stream.
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    stream = ResponseStream(send)
+    await stream(START)
+    _, receive, _ = recorder()
+    with pytest.raises(trane.ResponseStateError, match="the response has already started"):
+        await trane.PlainTextResponse("whole")(make_scope(), receive, stream)
+    assert sent == [START]
+
+
+async def test_response_stream_sent_refuses_everything() -> None:
+    # What a view's stray task meets once its returned value went out whole.
+    stream = ResponseStream.sent()
+    assert stream.done
+    for message in (START, MORE, LAST):
+        with pytest.raises(trane.ResponseStateError, match="already complete"):
+            await stream(message)
+    with pytest.raises(trane.ResponseStateError, match="already complete"):
+        await stream.send_all(200, [], b"late")
+
+
+@pytest.mark.parametrize(
+    ("spec_version", "speaks"),
+    [
+        ("2.4", True),
+        ("2.5", True),
+        ("3", True),
+        ("2.3", False),
+        ("2", False),
+        (None, False),
+        ("two", False),
+        ("2.x", False),
+        ("", False),
+    ],
+)
+def test_speaks_spec_2_4_only_for_a_well_formed_version(
+    spec_version: str | None, speaks: bool
+) -> None:
+    # Only a server known to raise OSError for a gone client is spared the watcher.
+    asgi = {"version": "3.0"} if spec_version is None else {"spec_version": spec_version}
+    assert speaks_spec_2_4(make_scope(asgi=asgi)) is speaks
 
 
 async def test_response_stream_head_is_complete_once_the_headers_are_out() -> None:

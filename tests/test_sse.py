@@ -9,9 +9,11 @@ from typing import Any, ClassVar
 import pytest
 
 import trane
-from asgi import request
-from trane.sse import ServerSentEvent, encode_event, format_event
+from asgi import make_scope, recorder, request
+from trane.responses import ResponseStream
+from trane.sse import PING, ServerSentEvent, encode_event, format_event, keep_alive
 from trane.testing import TestClient
+from trane.types import Message
 
 CLOSED: list[str] = []
 
@@ -165,6 +167,26 @@ async def test_event_source_response_generator_error_aborts() -> None:
         await request(router, "GET", "/events/broken")
 
 
+async def test_event_source_response_iterator_failing_before_any_event_aborts() -> None:
+    # The failure comes while the response waits for the first event: no hang.
+    closed: list[str] = []
+
+    async def failing() -> AsyncIterator[str]:
+        try:
+            await asyncio.sleep(0)  # a feed that connects first...
+            raise RuntimeError("feed down")  # ...and fails
+            yield "never"
+        finally:
+            closed.append("failing")
+
+    sent, receive, send = recorder()
+    response = trane.EventSourceResponse(failing(), ping_interval=None)
+    with pytest.raises(RuntimeError, match="feed down"):
+        await asyncio.wait_for(response(make_scope(), receive, send), 5)
+    assert [m["type"] for m in sent] == ["http.response.start"]  # never ended: aborted
+    assert closed == ["failing"]
+
+
 async def test_event_source_last_event_id() -> None:
     fresh = await request(router, "GET", "/events/resume")
     assert fresh.body == b"id: 0\ndata: 0\n\nid: 1\ndata: 1\n\n"
@@ -203,3 +225,32 @@ async def test_event_stream_read_by_a_client_that_leaves() -> None:
         assert await anext(lines) == "event: num"
         assert await anext(lines) == "id: 0"
     assert CLOSED == ["numbered"]  # closed by the time the client's with-block ended
+
+
+# -- keep_alive ------------------------------------------------------------------------
+
+START: Message = {"type": "http.response.start", "status": 200, "headers": []}
+
+
+async def test_keep_alive_stops_once_the_stream_has_ended() -> None:
+    sent, _, send = recorder()
+    out = ResponseStream(send)
+    await out(START)
+    await out({"type": "http.response.body", "body": b"", "more_body": False})
+    await asyncio.wait_for(keep_alive(out, 0), 5)  # returns: no ping after the end
+    assert len(sent) == 2
+
+
+async def test_keep_alive_stops_quietly_when_the_client_is_gone() -> None:
+    # ASGI spec 2.4: a send to a gone client raises OSError; the view learns of it itself.
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        if message.get("body") == PING:
+            raise OSError("client gone")
+        sent.append(message)
+
+    out = ResponseStream(send)
+    await out(START)
+    await asyncio.wait_for(keep_alive(out, 0), 5)
+    assert sent == [START]

@@ -29,6 +29,8 @@ def site(tmp_path: Path) -> Path:
     os.symlink(tmp_path / "secret.txt", static / "link-out.txt")
     os.symlink(tmp_path / "static-private", static / "dir-out")
     os.symlink(static / "hello.txt", static / "link-in.txt")
+    (static / "trap").mkdir()  # html mode's index.html, linked out of the directory
+    os.symlink(tmp_path / "secret.txt", static / "trap" / "index.html")
     return static
 
 
@@ -127,6 +129,7 @@ TRAVERSALS = [
     "/static/\uff0e\uff0e/secret.txt",
     "/static/link-out.txt",
     "/static/dir-out/secret.txt",
+    "/static/trap/",
     "/static/" + "a" * 5000,
     "/static/" + "a/" * 3000,
 ]

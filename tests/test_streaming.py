@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -113,7 +114,8 @@ async def test_streaming_stops_when_the_client_leaves(
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
-async def test_send_raises_client_disconnect_once_the_client_left() -> None:
+@pytest.mark.parametrize("method", ["send", "finish"])
+async def test_send_raises_client_disconnect_once_the_client_left(method: str) -> None:
     seen: list[str] = []
 
     class Stubborn(trane.Application):
@@ -125,7 +127,7 @@ async def test_send_raises_client_disconnect_once_the_client_left() -> None:
             except asyncio.CancelledError:
                 seen.append("cancelled")
                 try:
-                    await self.send("ignoring the cancellation\n")
+                    await getattr(self, method)("ignoring the cancellation\n")
                 except trane.ClientDisconnect:
                     seen.append("ClientDisconnect")
                     raise
@@ -137,6 +139,35 @@ async def test_send_raises_client_disconnect_once_the_client_left() -> None:
     assert not driver.task.cancelled()
     if hasattr(driver.task, "cancelling"):  # Python 3.11+: the cancellation was taken back
         assert driver.task.cancelling() == 0
+
+
+async def test_streaming_survives_a_server_whose_receive_fails(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The disconnect watcher's receive() raises: the view streams on, nothing is left over.
+    class Ticker(trane.Application):
+        async def get(self) -> None:
+            await self.send("one\n")
+            await asyncio.sleep(0.01)  # the watcher runs, and fails, meanwhile
+            await self.finish("two\n")
+
+    failed: list[str] = []
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        failed.append("receive")
+        raise RuntimeError("receive is broken")
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    with caplog.at_level(logging.DEBUG):
+        await trane.as_asgi3(Ticker)(make_scope(), receive, send)
+        gc.collect()  # a failed task nobody retrieved would be reported now
+    assert failed == ["receive"]
+    assert b"".join(m.get("body", b"") for m in sent[1:]) == b"one\ntwo\n"
+    assert sent[-1] == {"type": "http.response.body", "body": b"two\n", "more_body": False}
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 async def test_view_can_still_read_the_body_after_streaming_started() -> None:
@@ -237,6 +268,23 @@ async def test_after_response_sync_function_runs_in_a_thread() -> None:
     LOG.clear()
     await request(trane.Router([trane.Route("/{kind}", Background)]), "GET", "/sync")
     assert LOG == ["sync value False"]
+
+
+async def test_after_response_awaits_what_a_sync_callable_returns() -> None:
+    # A callable object with an async __call__ is not a coroutine function.
+    class Notify:
+        async def __call__(self, text: str) -> None:
+            LOG.append(text)
+
+    class Signup(trane.Application):
+        async def post(self) -> str:
+            self.after_response(Notify(), "welcome mail sent")
+            return "signed up"
+
+    LOG.clear()
+    result = await request(Signup, "POST", "/")
+    assert result.body == b"signed up"
+    assert LOG == ["welcome mail sent"]
 
 
 async def test_after_response_not_run_when_the_view_fails() -> None:

@@ -196,7 +196,6 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
     _after: list[Callable[[], Any]] | None = None
     _background: list[asyncio.Task[Any]] | None = None
     _client_gone: bool = False
-    _watching: bool = False
     _sends: int = 0
     _cancelled: asyncio.Task[Any] | None = None
 
@@ -439,10 +438,10 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
                 )
 
     def _watch_disconnect(self) -> None:
-        """Stop the view (it is streaming) once the client has gone."""
-        if self._watching:
-            return
-        self._watching = True
+        """Stop the view (it is streaming) once the client has gone.
+
+        Called once: by the ``send()`` that starts the response.
+        """
         reader = self.request_body()  # NOTE: made before the watcher runs: see request_body()
         view = asyncio.current_task()
         self.run_while_responding(self._stop_when_gone(reader, view))

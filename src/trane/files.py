@@ -200,7 +200,8 @@ class FileResponse(Response):
         method = scope.get("method", "GET")
         out = response_stream(send, scope)
         request = Headers(scope.get("headers", []))
-        etag = f'"{info.st_mtime_ns:x}-{size:x}"'
+        # The ETag the response carries is the one conditional requests compare.
+        etag: str = self.headers.get("etag") or f'"{info.st_mtime_ns:x}-{size:x}"'
         headers = self.headers.raw[:]
         names = {name for name, _ in headers}
         for name, value in (

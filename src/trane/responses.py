@@ -131,8 +131,11 @@ class ResponseStream:
 
     @classmethod
     def sent(cls) -> ResponseStream:
-        """A stream whose response went out without it: it refuses everything."""
-        stream = cls(_refuse)
+        """A stream whose response went out without it: it refuses everything.
+
+        NOTE: in state DONE every message is refused before it could reach ``send``.
+        """
+        stream = cls(None)  # type: ignore[arg-type]
         stream.state = DONE
         return stream
 
@@ -209,10 +212,6 @@ class ResponseStream:
             *headers,
             *(pair for pair in extra if pair[0] == b"set-cookie" or pair[0] not in own),
         ]
-
-
-async def _refuse(message: Message) -> None:
-    raise ResponseStateError(f"cannot send {message['type']}: {_WHY[DONE]}")
 
 
 def speaks_spec_2_4(scope: Scope) -> bool:

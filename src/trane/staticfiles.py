@@ -126,7 +126,7 @@ class StaticFiles:
     def _inside(self, path: str) -> bool:
         try:
             return os.path.commonpath([self.directory, path]) == self.directory
-        except ValueError:  # different drives
+        except ValueError:  # pragma: no cover - Windows only: paths on different drives
             return False
 
     def _resolve(self, *parts: str) -> str | None:
