@@ -207,3 +207,11 @@ async def test_lifespan_startup_compiles_the_walk_before_the_first_request() -> 
     await router({"type": "lifespan", "asgi": {"version": "3.0"}})(receive, send)
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert "'a'" in router._walk_source
+
+
+def test_a_path_ending_between_routes_is_not_found() -> None:
+    # "/a" ends on the node that only leads to "/a/b" (and "/a/{x}/c"): no route there.
+    router = trane.Router([trane.Route("/a/b", AnyMethod), trane.Route("/a/{x}/c", AnyMethod)])
+    assert view_of(router, make_scope("GET", "/a")).__name__ == "_NotFound"
+    assert view_of(router, make_scope("GET", "/a/q")).__name__ == "_NotFound"
+    assert routed(router, make_scope("GET", "/a/q/c")) == (AnyMethod, {"x": "q"})

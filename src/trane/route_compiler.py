@@ -122,9 +122,8 @@ class _Function:
         """Code for a path that ends at ``node``: its first route for the method."""
         out = self.lines.append
         params = "{" + ", ".join(f"{name!r}: {var}" for name, var in bound) + "}"
-        if not node.by_method:
-            if node.any_method is not None:
-                out(f"{ind}scope['path_params'] = {params}")
+        if not node.by_method:  # then any_method serves (node() calls us only if one does)
+            out(f"{ind}scope['path_params'] = {params}")
             out(f"{ind}return {self.name('A', node.any_method)}")
             return
         by_method = self.name("B", node.by_method)
