@@ -1028,3 +1028,39 @@ async def test_third_party_wsgi_to_asgi(caplog: pytest.LogCaptureFixture) -> Non
     with caplog.at_level(logging.WARNING, logger="trane.validate"):
         await check_third_party(wsgi_app(), websocket=False, lifespan=False)
     assert logged_rules(caplog) == set()
+
+
+async def test_a_client_gone_by_oserror_may_leave_the_response_unfinished() -> None:
+    # ASGI spec 2.4: the server raises OSError from send for a gone client; an
+    # app that stops there owes nothing more (not http.unfinished-response).
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        with contextlib.suppress(OSError):
+            await send({"type": "http.response.body", "body": b"x", "more_body": True})
+
+    sent: list[Any] = []
+
+    async def gone_after_start(message: Any) -> None:
+        if sent:
+            raise OSError("client gone")
+        sent.append(message)
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [],
+        "client": None,
+        "server": None,
+    }
+    await trane.validate(app)(scope, receive, gone_after_start)
+    assert len(sent) == 1
