@@ -41,6 +41,7 @@ from typing import Any, ClassVar, Final, NamedTuple
 
 from .datastructures import MutableHeaders
 from .exceptions import ClientDisconnect, HTTPError, ResponseStateError
+from .params import read_signature
 from .requests import HTTPRequest, RequestBody
 from .responses import (
     DONE,
@@ -92,7 +93,8 @@ class VerbTable(NamedTuple):
     #: METHOD -> the attribute that serves it (HEAD falls back to ``get``).
     handlers: dict[str, str]
     #: METHOD -> (plain function, its first parameter's name if it may be
-    #: passed by position, else "") for each verb that is a plain function.
+    #: passed by position, else "") for each verb that is a plain function;
+    #: for a typed verb, the wrapper that decodes its parameters (params.py).
     functions: dict[str, Verb]
     #: ``functions``, for ``__call__`` to run itself: empty if ``prepare()``
     #: or ``dispatch()`` is overridden.
@@ -135,7 +137,9 @@ def _verb_table(cls: Any) -> VerbTable:
     for method, attr in handlers.items():
         verb = _verb_entry(cls, attr)
         if verb is not None:
-            functions[method] = verb
+            # A typed verb is called through the wrapper params.py made for it.
+            typed = read_signature(verb[0])
+            functions[method] = verb if typed.call is None else (typed.call, typed.first)
     plain = not has_prepare and cls.dispatch is root.dispatch
     allow = ", ".join(m for m in HTTP_VERBS if m in handlers)
     return VerbTable(handlers, functions, functions if plain else {}, allow, has_prepare)
