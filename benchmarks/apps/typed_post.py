@@ -19,8 +19,9 @@ the body are the same for each; each app is a module attribute:
 # annotations of handlers defined inside functions, which strings would hide.
 from typing import Annotated, Any
 
-import benchmarks.apps  # noqa: F401  (puts src/ on sys.path if needed)
 import msgspec
+
+import benchmarks.apps  # noqa: F401  (puts src/ on sys.path if needed)
 import trane
 
 BODY = (

@@ -41,7 +41,7 @@ from typing import Any, ClassVar, Final, NamedTuple
 
 from .datastructures import MutableHeaders
 from .exceptions import ClientDisconnect, HTTPError, ResponseStateError
-from .params import read_signature
+from .params import Problem, read_signature
 from .requests import HTTPRequest, RequestBody
 from .responses import (
     DONE,
@@ -479,9 +479,12 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
     async def handle_error(self, exc: Exception) -> Response:
         """Turn an exception into a response. Override to render your own.
 
-        ``HTTPError`` gives its status, detail and headers; anything else a
-        500 whose body says nothing of the internals (unless debug is on).
+        ``HTTPError`` gives its status, detail and headers (a ``Problem`` as
+        problem+json); anything else a 500 whose body says nothing of the
+        internals (unless debug is on).
         """
+        if isinstance(exc, Problem):
+            return exc.response()
         if isinstance(exc, HTTPError):
             return PlainTextResponse(
                 exc.detail or exc.phrase, status=exc.status, headers=exc.headers

@@ -34,7 +34,7 @@ so an untyped verb is not touched and costs nothing more. What fails
 validation is answered (not raised) as an RFC 9457 ``application/problem+json``
 response naming where (``body.dimensions.w``, ``query.limit``): 422 for a
 value, 400 for malformed JSON, 415 for a body of another media type, 413 past
-``max_body_size``. A ``Problem`` raised by a typed verb is answered the same way.
+``max_body_size``. A ``Problem`` raised in any view is answered the same way.
 """
 
 from __future__ import annotations
@@ -188,8 +188,7 @@ class ProblemDetails(msgspec.Struct, omit_defaults=True):
 class Problem(HTTPError):
     """An HTTP error answered as ``application/problem+json`` (RFC 9457).
 
-    Raised in a typed verb it becomes that response; elsewhere it is an
-    ``HTTPError`` (``handle_error`` may ``return exc.response()``).
+    ``Application.handle_error`` answers it with ``response()``.
 
     >>> Problem(404, "No item 7").response().body
     b'{"title":"Not Found","status":404,"detail":"No item 7"}'
@@ -397,7 +396,7 @@ def _hints(function: Callable[..., Any]) -> dict[str, Any]:
     """The resolved annotations; an unresolvable return annotation is left out."""
     try:
         return typing.get_type_hints(function, include_extras=True)
-    except Exception:  # noqa: BLE001  (NameError, TypeError...: find which one below)
+    except Exception:
         pass
     hints: dict[str, Any] = {}
     namespace = getattr(function, "__globals__", {})
@@ -525,13 +524,13 @@ def _form_reader(annotation: Any) -> Callable[[FormData], dict[str, Any]]:
     info = _info(annotation)
     fields = getattr(info, "fields", None)
     if fields is None:
-        raise TypeError(f"a Form() body must be a Struct, dataclass or TypedDict, not {annotation!r}")
+        raise TypeError(
+            f"a Form() body must be a Struct, dataclass or TypedDict, not {annotation!r}"
+        )
     keys = tuple((f.encode_name, _is_many(f.type)) for f in fields)
 
     def read(form: FormData) -> dict[str, Any]:
-        return {
-            key: form.getlist(key) if many else form[key] for key, many in keys if key in form
-        }
+        return {key: form.getlist(key) if many else form[key] for key, many in keys if key in form}
 
     return read
 
@@ -555,7 +554,6 @@ def _generate(
         "_VE": msgspec.ValidationError,
         "_DE": msgspec.DecodeError,
         "_HTTPError": HTTPError,
-        "_Problem": Problem,
         "_unreadable": unreadable_body,
     }
     own: list[str] = []  # the wrapper's parameters
@@ -586,20 +584,19 @@ def _generate(
         else:
             value = f"_params.{name}"
         args.append(f"{name}={value}" if keyword else value)
-    for p in signature.path:
-        if p.annotation in (EMPTY, str, Any, object):
+    for param in signature.path:
+        if param.annotation in (EMPTY, str, Any, object):
             continue
-        ns[f"_path_{p.name}"] = p.annotation
-        ns[f"_invalid_{p.name}"] = _invalid_path(p.name)
-        test = (
-            f"type({p.name}) is not _path_{p.name}" if p.annotation in _SCALARS else "True"
-        )
+        name = param.name
+        ns[f"_path_{name}"] = param.annotation
+        ns[f"_invalid_{name}"] = _invalid_path(name)
+        test = f"type({name}) is not _path_{name}" if param.annotation in _SCALARS else "True"
         lines += [
             f"    if {test}:",
             "        try:",
-            f"            {p.name} = _convert({p.name}, _path_{p.name}, strict=False)",
+            f"            {name} = _convert({name}, _path_{name}, strict=False)",
             "        except _VE as exc:",
-            f"            return _invalid_{p.name}(exc)",
+            f"            return _invalid_{name}(exc)",
         ]
     body = signature.body
     if body is not None:
@@ -645,7 +642,12 @@ def _generate(
                 decode = [line[4:] for line in decode]
             else:
                 ns["_body_default"] = body.default
-                decode = ["    if not raw:", "        _body_value = _body_default", "    else:", *decode]
+                decode = [
+                    "    if not raw:",
+                    "        _body_value = _body_default",
+                    "    else:",
+                    *decode,
+                ]
             lines += [
                 "    if content_type is not None and content_type != b'application/json'"
                 " and not _is_json(content_type):",
@@ -668,12 +670,7 @@ def _generate(
         ]
     if signature.operation.status is not None:
         lines.append(f"    self.status = {signature.operation.status}")
-    lines += [
-        "    try:",
-        f"        result = await _verb(self, {', '.join(args)})",
-        "    except _Problem as exc:",
-        "        return exc.response()",
-    ]
+    lines.append(f"    result = await _verb(self, {', '.join(args)})")
     if _encodes(signature.returns):
         ns["_encode"] = msgspec.json.Encoder().encode
         ns["_EncodedJSON"] = EncodedJSON
@@ -689,7 +686,7 @@ def _generate(
     header = f"async def {name}(self{''.join(', ' + p for p in own)}):"
     comment = f"    # typed {function.__qualname__}"
     source = "\n".join([header, comment, *lines]) + "\n"
-    exec(compile(source, f"<trane typed {function.__qualname__}>", "exec"), ns)  # noqa: S102
+    exec(compile(source, f"<trane typed {function.__qualname__}>", "exec"), ns)
     call = ns[name]
     functools.update_wrapper(call, function)
     del call.__wrapped__  # NOTE: its own signature is the one trane calls
@@ -697,15 +694,22 @@ def _generate(
     return call, first, source
 
 
-def convert_message(decoder: msgspec.json.Decoder[Any], data: str | bytes) -> tuple[Any, str]:
-    """A WebSocket message decoded and checked: (value, "") or (None, why not)."""
+def decode_message(decoder: msgspec.json.Decoder[Any], data: str | bytes) -> tuple[Any, str]:
+    """A WebSocket message decoded and checked: (value, "") or (None, why not).
+
+    The reason fits a close frame (123 bytes).
+
+    >>> decode_message(msgspec.json.Decoder(list[int]), '[1, "a"]')
+    (None, 'message[1]: Expected `int`, got `str`')
+    """
     try:
         return decoder.decode(data), ""
     except msgspec.ValidationError as exc:
         path, message = _where(exc)
-        return None, f"message{path}: {message}"
+        why = f"message{path}: {message}"
     except msgspec.DecodeError:
-        return None, "invalid JSON"
+        why = "invalid JSON"
+    return None, why.encode()[:123].decode("utf-8", "ignore")
 
 
 def message_decoder(function: Callable[..., Any]) -> msgspec.json.Decoder[Any] | None:

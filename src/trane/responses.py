@@ -506,7 +506,9 @@ def _encode_model(value: Any) -> bytes:
     try:
         return _encode_msgspec(value)
     except TypeError:
-        raise TypeError(f"returned a value that cannot be encoded as JSON: {value!r:.200}") from None
+        raise TypeError(
+            f"returned a value that cannot be encoded as JSON: {value!r:.200}"
+        ) from None
 
 
 def render_value(
@@ -663,9 +665,9 @@ async def close_iterator(content: object) -> None:
 __all__ = [
     "DONE",
     "IDLE",
-    "EncodedJSON",
     "STARTED",
     "TRAILERS",
+    "EncodedJSON",
     "HTMLResponse",
     "JSONResponse",
     "PlainTextResponse",
