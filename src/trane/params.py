@@ -688,8 +688,9 @@ def _generate(
     source = "\n".join([header, comment, *lines]) + "\n"
     exec(compile(source, f"<trane typed {function.__qualname__}>", "exec"), ns)
     call = ns[name]
-    functools.update_wrapper(call, function)
-    del call.__wrapped__  # NOTE: its own signature is the one trane calls
+    # NOTE: the verb's names and docstring, not its annotations or __wrapped__:
+    # the wrapper's own signature is the one trane calls.
+    functools.update_wrapper(call, function, ("__module__", "__qualname__", "__doc__"), ())
     first = own[0].partition("=")[0] if own and own[0][0] != "*" else ""
     return call, first, source
 
@@ -715,17 +716,11 @@ def decode_message(decoder: msgspec.json.Decoder[Any], data: str | bytes) -> tup
 def message_decoder(function: Callable[..., Any]) -> msgspec.json.Decoder[Any] | None:
     """The decoder for the annotated data parameter of ``receive_json``; None if untyped."""
     hints = _hints(inspect.unwrap(function))
-    parameters = list(inspect.signature(function).parameters.values())[1:2]
-    if not parameters:
-        return None
-    annotation, _ = split_markers(hints.get(parameters[0].name, EMPTY))
-    if annotation in (EMPTY, Any, object):
-        return None
-    return msgspec.json.Decoder(annotation)
-
-
-def problem_schema_types() -> tuple[type, ...]:
-    return (ProblemDetails,)
+    for parameter in list(inspect.signature(function).parameters.values())[1:2]:
+        annotation, _ = split_markers(hints.get(parameter.name, EMPTY))
+        if annotation not in (EMPTY, Any, object):
+            return msgspec.json.Decoder(annotation)
+    return None
 
 
 def status_phrase(status: int) -> str:

@@ -507,7 +507,7 @@ def _encode_model(value: Any) -> bytes:
         return _encode_msgspec(value)
     except TypeError:
         raise TypeError(
-            f"returned a value that cannot be encoded as JSON: {value!r:.200}"
+            f"returned a value JSON cannot encode: {value!r:.200}"
         ) from None
 
 
