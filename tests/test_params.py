@@ -313,7 +313,11 @@ async def test_struct_body_is_decoded_and_returned_with_the_declared_status() ->
     result = await call("POST", "/items", ITEM)
     assert result.status == 201
     assert result.header("content-type") == "application/json"
-    assert json.loads(result.body) == {"name": "box", "dimensions": {"w": 1.0, "h": 2.0}, "tags": []}
+    assert json.loads(result.body) == {
+        "name": "box",
+        "dimensions": {"w": 1.0, "h": 2.0},
+        "tags": [],
+    }
 
 
 async def test_list_and_dict_of_structs_are_bodies() -> None:
@@ -405,8 +409,10 @@ async def test_body_past_max_body_size_is_413() -> None:
         st.binary(max_size=64),
         st.recursive(
             st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
-            lambda inner: st.lists(inner, max_size=3)
-            | st.dictionaries(st.sampled_from(["name", "dimensions", "w", "h", "tags"]), inner),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.sampled_from(["name", "dimensions", "w", "h", "tags"]), inner)
+            ),
             max_leaves=8,
         ).map(lambda value: json.dumps(value).encode()),
     )
@@ -504,9 +510,7 @@ async def test_path_parameter_checked_against_its_annotation() -> None:
 
 
 async def test_str_route_parameter_is_converted_to_the_annotation() -> None:
-    assert json.loads((await call("GET", "/converted/21", query=b"double=1")).body) == {
-        "when": 42
-    }
+    assert json.loads((await call("GET", "/converted/21", query=b"double=1")).body) == {"when": 42}
     result = await call("GET", "/converted/soon")
     assert result.status == 422
     assert location(result) == "path.when"

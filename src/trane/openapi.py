@@ -135,7 +135,7 @@ class _Schemas:
 def _schema_hook(cls: type) -> dict[str, Any]:
     if cls is UploadFile:
         return {"type": "string", "format": "binary"}
-    return {}  # a type msgspec cannot describe: anything
+    return {"title": cls.__name__}  # a type msgspec cannot describe: any value
 
 
 def _converter_schema(converter: Any) -> dict[str, Any]:
@@ -147,11 +147,8 @@ def _converter_schema(converter: Any) -> dict[str, Any]:
 
 
 def _is_upload(annotation: Any) -> bool:
-    try:
-        info = msgspec.inspect.type_info(annotation)
-    except (TypeError, ValueError):
-        return False
-    for field in getattr(info, "fields", ()):
+    """Whether a form model has an ``UploadFile`` field (then it is multipart only)."""
+    for field in getattr(msgspec.inspect.type_info(annotation), "fields", ()):
         kind = getattr(field.type, "item_type", field.type)
         if isinstance(kind, msgspec.inspect.CustomType) and kind.cls is UploadFile:
             return True
@@ -300,8 +297,8 @@ class _Builder:
         if op.converters:
             # The router answers 404 (text) when a value does not match its converter.
             problem(404, declared.get(404, "No route matches these path parameters"), "text/plain")
-        if sig is not None and (sig.params or sig.body or sig.call is not None):
-            if sig.call is not None and (sig.params or sig.body or _checked_path(sig)):
+        if sig is not None and sig.call is not None:
+            if sig.params or sig.body or _checked_path(sig):
                 problem(422, "A parameter or the body is invalid")
             if sig.body is not None:
                 problem(400, "The body is malformed")
