@@ -2,8 +2,8 @@
 
 Serve it with ``python -m trane serve examples.typed:app`` and try::
 
-    curl -H 'content-type: application/json' http://127.0.0.1:8000/items \\
-         -d '{"name": "Desk", "price": 120, "dimensions": {"width": 140, "depth": 70, "height": 75}}'
+    curl -H 'content-type: application/json' http://127.0.0.1:8000/items -d '{"name": "Desk",
+         "price": 120, "dimensions": {"width": 140, "depth": 70, "height": 75}}'
     curl 'http://127.0.0.1:8000/items?limit=10&offset=0&tag=office'
     curl http://127.0.0.1:8000/items/1
     curl http://127.0.0.1:8000/items/99          # 404, application/problem+json

@@ -69,6 +69,9 @@ class Child(Resource):
         return None
 
 
+OPAQUE = object()
+
+
 class Things(trane.Application):
     @trane.operation(201, operation_id="createThing", summary="Make one", description="Long")
     async def post(
@@ -77,11 +80,13 @@ class Things(trane.Application):
         *,
         token: Annotated[str, trane.Header("x-token")],
         session: Annotated[str | None, trane.Cookie()] = None,
-        tags: list[str] = [],
+        tags: list[str] | None = None,
         since: Annotated[int, msgspec.Meta(ge=0)] = 0,
         when: uuid.UUID | None = None,
-        opaque: Annotated[Any, trane.Query()] = object(),
+        opaque: Annotated[Any, trane.Query()] = OPAQUE,
     ) -> list[Thing]:
+        if tags is None:
+            tags = []
         return [thing]
 
     async def get(self) -> str:
@@ -230,7 +235,8 @@ def test_docstrings_describe_path_items_and_operations(document: dict[str, Any])
     assert item["get"]["summary"] == "Read a thing."
     assert item["get"]["description"] == "With ``verbose``, more of it."
     assert item["get"]["tags"] == ["things"]
-    assert item["put"]["tags"] == ["write"] and item["put"]["deprecated"] is True
+    assert item["put"]["tags"] == ["write"]
+    assert item["put"]["deprecated"] is True
     post = document["paths"]["/orgs/{org}/api/things"]["post"]
     assert (post["summary"], post["description"]) == ("Make one", "Long")
     assert "summary" not in document["paths"]["/forms"]
@@ -335,7 +341,8 @@ def test_responses(document: dict[str, Any]) -> None:
     assert "content" not in document["paths"]["/forms"]["put"]["responses"]["200"]
     loose = document["paths"]["/loose/{name}/{value}"]
     assert loose["get"]["responses"]["200"] == {"description": "OK"}
-    assert "put" in loose and "summary" not in loose["put"]
+    assert "put" in loose
+    assert "summary" not in loose["put"]
     assert sorted(document["components"]["schemas"]) == [
         "FieldProblem",
         "Note",
@@ -386,7 +393,8 @@ async def test_docs_page_and_its_assets() -> None:
     assert script.header("content-type") == "text/javascript; charset=utf-8"
     assert b"SwaggerUIBundle" in script.body
     bundle = await request(router, "GET", "/docs/swagger-ui-bundle.js")
-    assert bundle.status == 200 and len(bundle.body) > 100_000
+    assert bundle.status == 200
+    assert len(bundle.body) > 100_000
     assert (await request(router, "GET", "/docs/nothing.js")).status == 404
 
 
@@ -430,5 +438,6 @@ def test_docs_page_needs_the_assets_package(monkeypatch: pytest.MonkeyPatch) -> 
 def test_build_document_takes_any_routes() -> None:
     document = build_document([], title="Empty", version="0")
     assert document["paths"] == {}
-    assert "servers" not in document and "description" not in document["info"]
+    assert "servers" not in document
+    assert "description" not in document["info"]
     validate(document)

@@ -99,12 +99,16 @@ class Search(trane.Application):
         self,
         *,
         limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 10,
-        tags: list[str] = [],
-        ids: Annotated[list[int], trane.Query("id")] = [],
+        tags: list[str] | None = None,
+        ids: Annotated[list[int] | None, trane.Query("id")] = None,
         page_size: Annotated[int, trane.Query("page-size")] = 20,
         flag: bool = False,
         q: Annotated[str, trane.Query()],
     ) -> dict[str, Any]:
+        if ids is None:
+            ids = []
+        if tags is None:
+            tags = []
         return {"limit": limit, "tags": tags, "ids": ids, "size": page_size, "q": q, "flag": flag}
 
 
@@ -114,10 +118,12 @@ class Headed(trane.Application):
         *,
         token: Annotated[str, trane.Header("X-Token")],
         x_request_id: Annotated[int, trane.Header()] = 0,
-        accept_language: Annotated[list[str], trane.Header()] = [],
+        accept_language: Annotated[list[str] | None, trane.Header()] = None,
         session: Annotated[str | None, trane.Cookie()] = None,
         theme: Annotated[str, trane.Cookie("ui-theme")] = "light",
     ) -> dict[str, Any]:
+        if accept_language is None:
+            accept_language = []
         return {
             "token": token,
             "id": x_request_id,
@@ -557,11 +563,11 @@ async def test_keyword_only_parameter_without_default_stays_a_path_parameter() -
 
 
 async def test_channels_url_route_kwargs_reach_typed_path_parameters() -> None:
-    scope = {"url_route": {"args": (), "kwargs": {"when": "12"}}}
-    result = await request(Converted, "GET", "/converted/12", query=b"double=true", **scope)
+    route = {"args": (), "kwargs": {"when": "12"}}  # as Channels' URLRouter sets it
+    result = await request(Converted, "GET", "/c/12", query=b"double=true", url_route=route)
     assert json.loads(result.body) == {"when": 24}
-    scope = {"url_route": {"args": (), "kwargs": {"item_id": "0"}}}
-    result = await request(Paths, "GET", "/paths/0", **scope)
+    route = {"args": (), "kwargs": {"item_id": "0"}}
+    result = await request(Paths, "GET", "/paths/0", url_route=route)
     assert result.status == 422
     assert location(result) == "path.item_id"
 
@@ -764,7 +770,8 @@ def test_unresolvable_return_annotation_only_documents_nothing() -> None:
 
     signature = read_signature(get)
     assert signature.returns is EMPTY
-    assert signature.body is not None and signature.body.annotation is Point
+    assert signature.body is not None
+    assert signature.body.annotation is Point
 
 
 def test_operation_status_must_be_a_success() -> None:
@@ -821,7 +828,7 @@ class Notes(trane.WebSocketApplication):
         await self.send_json(data)
 
 
-LongNames = msgspec.defstruct("LongNames", [("k" * 200, int)])
+LongNames: Any = msgspec.defstruct("LongNames", [("k" * 200, int)])
 
 
 class Long(trane.WebSocketApplication):
@@ -862,7 +869,8 @@ async def test_typed_receive_json_closes_1007_on_bad_json() -> None:
 
 
 async def test_untyped_receive_json_is_unchanged() -> None:
-    assert Notes._json_decoder is None and Board._json_decoder is not None
+    assert Notes._json_decoder is None
+    assert Board._json_decoder is not None
     async with TestClient(ws_router) as client, client.websocket_connect("/notes") as ws:
         await ws.send_json([1, "two"])
         assert await ws.receive_json() == [1, "two"]
