@@ -7,7 +7,9 @@ looks the request method up in the class's ``VerbTable`` (built when the
 class is made, and rebuilt when a verb, ``prepare`` or ``dispatch`` is later
 assigned to or deleted from it or a base, so ``mock.patch.object`` works),
 runs ``prepare()`` if the class defines one, then the verb method with the
-path parameters as keyword arguments.
+path parameters as keyword arguments. A typed verb (one whose annotations ask
+for a body, query, header or cookie values: see params.py) is called through
+the wrapper made for it with the table, which decodes those first.
 
 Responses leave by one way, the ``ResponseStream`` of responses.py: a
 returned value is rendered by ``render_value()`` and sent as the two messages
