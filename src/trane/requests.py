@@ -282,7 +282,14 @@ class HTTPRequest(HTTPConnection):
         limit = self.max_body_size
         if limit is None:
             return
-        declared = self.headers.get("content-length")
+        # PERF: the first Content-Length found in the raw headers, not
+        # self.headers.get(): building Headers for this one lookup was a third
+        # of a typed POST's instructions (benchmarks.count --case typed).
+        declared = None
+        for name, value in self.scope.get("headers", ()):
+            if len(name) == 14 and name.lower() == b"content-length":
+                declared = value.decode("latin-1")
+                break
         if declared is not None:
             # NOTE: str.isdigit() also accepts "²" (which int() refuses), and int()
             # refuses more than 4300 digits: check ASCII, compare lengths first.
