@@ -506,9 +506,7 @@ def _encode_model(value: Any) -> bytes:
     try:
         return _encode_msgspec(value)
     except TypeError:
-        raise TypeError(
-            f"returned a value JSON cannot encode: {value!r:.200}"
-        ) from None
+        raise TypeError(f"returned a value JSON cannot encode: {value!r:.200}") from None
 
 
 def render_value(
