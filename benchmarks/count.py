@@ -14,7 +14,8 @@ shutdown cancel out, what is left is one request.
   ``GET /hello/world`` requests one after another by a plain socket client,
   then stopped with SIGINT. The count is the server process's: uvicorn,
   httptools and the app.
-* default: the app called in-process, the way ``run.py``'s hello case calls it.
+* default: the app called in-process, the way ``run.py``'s hello case calls it
+  (``--case json``, ``--case typed``: as its json and typed cases do).
 
     python -m benchmarks.count                       # in-process, every app
     python -m benchmarks.count --server              # under uvicorn, every app
@@ -119,18 +120,30 @@ def count_inproc(label: str, n: int, case: str = "hello") -> int:
     return collected(done.stderr)
 
 
-#: In-process cases: the route prefix and the answer each app must give.
-CASES: dict[str, bytes | dict[str, str]] = {"hello": BODY, "json": {"hello": "world"}}
+#: In-process cases: the route prefix and the answer each app must give
+#: (``typed``: the POST of benchmarks/apps/typed_post.py, its own apps).
+CASES: dict[str, bytes | dict[str, str]] = {"hello": BODY, "json": {"hello": "world"}, "typed": {}}
+
+
+def case_labels(case: str) -> list[str]:
+    if case == "typed":
+        from benchmarks.apps import typed_post
+
+        return list(typed_post.FRAMEWORKS)
+    return list(run.SERVED)
 
 
 async def loop(label: str, n: int, case: str = "hello") -> None:
     """The in-process request loop that ``count_inproc`` runs under callgrind."""
     import trane
 
-    entries = {e.name: e for e in await run.framework_entries(trane, case, CASES[case])}
-    entry = entries[label]
+    if case == "typed":
+        found = run.typed_entries()
+    else:
+        found = await run.framework_entries(trane, case, CASES[case])
+    entry = {e.name: e for e in found}[label]
     await run.check(entry)
-    await entry.run(n, entry.scopes, run.receive_empty, run.send_nothing)
+    await entry.run(n, entry.scopes, entry.receive, run.send_nothing)
 
 
 def per_request(label: str, server: bool, n: int, case: str = "hello") -> float:
@@ -150,7 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--apps", help="comma list of labels (default: every app)")
     parser.add_argument("--requests", type=int, default=300, help="N (default 300)")
     parser.add_argument(
-        "--case", choices=sorted(CASES), default="hello", help="in-process: hello (default) or json"
+        "--case",
+        choices=sorted(CASES),
+        default="hello",
+        help="in-process: hello (default), json or typed (the typed POST's apps)",
     )
     parser.add_argument("--loop", nargs=2, metavar=("LABEL", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -161,12 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"needs {' and '.join(missing)}: apt-get install valgrind util-linux")
         return 2
-    labels = args.apps.split(",") if args.apps else list(run.SERVED)
-    unknown = [label for label in labels if label not in run.SERVED]
+    known = case_labels(args.case) if not args.server else list(run.SERVED)
+    labels = args.apps.split(",") if args.apps else known
+    unknown = [label for label in labels if label not in known]
     if unknown:
-        parser.error(f"unknown app(s) {unknown}; choose from {list(run.SERVED)}")
+        parser.error(f"unknown app(s) {unknown}; choose from {known}")
     mode = "server" if args.server else "inproc"
-    baseline = BASELINES[mode]
+    baseline = run.TYPED_BASELINE if args.case == "typed" else BASELINES[mode]
     if baseline not in labels:
         labels.append(baseline)
     counts = {}
@@ -175,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {label}: {counts[label]:,.0f} instructions/request", flush=True)
     where = "under uvicorn (server process)" if args.server else "in-process"
     path = "/hello/world" if args.server else f"/{args.case}/world"
-    print(f"\n== instructions per GET {path}, {where}, N={args.requests} ==")
+    request = "POST /items" if args.case == "typed" else f"GET {path}"
+    print(f"\n== instructions per {request}, {where}, N={args.requests} ==")
     print(f"{'app':24s} {'instr/req':>10s}   {baseline}'s count ÷ the app's")
     for label, value in counts.items():
         print(f"{label:24s} {value:10,.0f}   {counts[baseline] / value:.3f}x")

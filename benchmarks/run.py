@@ -59,7 +59,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Runner = Callable[[int, list[Scope], Receive, Send], Awaitable[None]]
 
-CASES = ("hello", "json", "routes", "server", "body", "ws", "memory")
+CASES = ("hello", "json", "typed", "routes", "server", "body", "ws", "memory")
 ALIASES = {"inproc": ("hello", "json"), "all": CASES}
 
 TRANE2, TRANE3 = "trane Router (ASGI 2)", "trane as_asgi3"
@@ -234,12 +234,13 @@ class Entry:
     name: str
     run: Runner
     scopes: list[Scope]  # length 1 or a power of two; scopes[0] is checked
-    expected: bytes | dict[str, str]
+    expected: bytes | dict[str, Any]
+    receive: Receive = receive_empty  # what the app reads of the request body
 
 
 async def check(entry: Entry) -> None:
     rec = Recorder()
-    await entry.run(1, entry.scopes, receive_empty, rec)
+    await entry.run(1, entry.scopes, entry.receive, rec)
     body = bytes(rec.body)
     if isinstance(entry.expected, dict):
         try:
@@ -258,7 +259,7 @@ async def time_batch(entry: Entry, n: int) -> float:
     """Microseconds per request over one batch of ``n`` calls."""
     gc.collect()
     start = time.perf_counter_ns()
-    await entry.run(n, entry.scopes, receive_empty, send_nothing)
+    await entry.run(n, entry.scopes, entry.receive, send_nothing)
     return (time.perf_counter_ns() - start) / n / 1000
 
 
@@ -267,7 +268,7 @@ async def measure(entries: list[Entry], cfg: Config) -> dict[str, list[float]]:
     sizes: dict[str, int] = {}
     for entry in entries:
         await check(entry)
-        await entry.run(300, entry.scopes, receive_empty, send_nothing)  # warm-up
+        await entry.run(300, entry.scopes, entry.receive, send_nothing)  # warm-up
         per_request = await time_batch(entry, 300)
         sizes[entry.name] = max(300, int(cfg.batch_seconds * 1e6 / per_request))
     samples: dict[str, list[float]] = {e.name: [] for e in entries}
@@ -342,6 +343,45 @@ async def case_hello(trane: Any, cfg: Config) -> list[Table]:
 async def case_json(trane: Any, cfg: Config) -> list[Table]:
     entries = await framework_entries(trane, "json", {"hello": "world"})
     table = speed_table("In-process GET /json/{name} (JSON)", await measure(entries, cfg), FALCON)
+    return [table]
+
+
+TYPED_BASELINE = "Falcon + msgspec by hand"
+
+
+def typed_entries() -> list[Entry]:
+    """One entry per framework of benchmarks/apps/typed_post.py, posting its item."""
+    from benchmarks.apps import typed_post
+
+    body = typed_post.BODY
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    scopes = [http_scope(typed_post.PATH, "POST", headers)]
+    expected = json.loads(body)
+    return [
+        Entry(label, (asgi2_runner if asgi2 else asgi3_runner)(make()), scopes, expected, receive)
+        for label, (make, asgi2) in typed_post.FRAMEWORKS.items()
+    ]
+
+
+async def case_typed(trane: Any, cfg: Config) -> list[Table]:
+    if trane is None:
+        log("NOTE: trane is not usable; the typed case is skipped")
+        return []
+    title = "In-process POST /items: decode and validate a ~300-byte JSON item, return it"
+    samples = await measure(typed_entries(), cfg)
+    table = speed_table(title, samples, TYPED_BASELINE)
+    typed = samples["trane typed (msgspec)"]
+    times = ", ".join(
+        f"{paired_ratio(typed, samples[label]):.2f}x {label}'s"
+        for label in (TYPED_BASELINE, "Litestar (msgspec)", "FastAPI (pydantic)")
+    )
+    table.notes.append("  the rows marked (no validation) check nothing: they are for context")
+    table.notes.append(f"  trane typed takes {times} time (median over rounds)")
+    table.notes.append("  target: at most 0.9x Falcon + msgspec's time and 0.3x Litestar's")
     return [table]
 
 
@@ -941,6 +981,7 @@ async def case_ws(trane: Any, cfg: Config) -> list[Table]:
 CASE_FUNCS: dict[str, Callable[[Any, Config], Awaitable[list[Table]]]] = {
     "hello": case_hello,
     "json": case_json,
+    "typed": case_typed,
     "routes": case_routes,
     "server": case_server,
     "body": case_body,

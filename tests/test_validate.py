@@ -1048,7 +1048,7 @@ async def test_a_client_gone_by_oserror_may_leave_the_response_unfinished() -> N
     async def receive() -> Any:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    scope = {
+    scope: dict[str, Any] = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
         "http_version": "1.1",

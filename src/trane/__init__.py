@@ -15,6 +15,8 @@ from .exceptions import (
 from .files import FileResponse
 from .forms import FormData, UploadFile
 from .layers import ChannelFull, InMemoryChannelLayer, get_channel_layer
+from .openapi import OpenAPIDocs
+from .params import Body, Cookie, Form, Header, Problem, Query, operation
 from .requests import State
 from .responses import (
     HTMLResponse,
@@ -36,14 +38,18 @@ __all__ = [
     "URL",
     "ASGIViolation",
     "Application",
+    "Body",
     "BodyNotWanted",
     "ChannelFull",
     "ClientDisconnect",
+    "Cookie",
     "EventSourceResponse",
     "FileResponse",
+    "Form",
     "FormData",
     "HTMLResponse",
     "HTTPError",
+    "Header",
     "Headers",
     "InMemoryChannelLayer",
     "JSONResponse",
@@ -51,7 +57,10 @@ __all__ = [
     "Mount",
     "MutableHeaders",
     "NoMatch",
+    "OpenAPIDocs",
     "PlainTextResponse",
+    "Problem",
+    "Query",
     "QueryParams",
     "RedirectResponse",
     "Response",
@@ -72,6 +81,7 @@ __all__ = [
     "as_asgi3",
     "compile_path",
     "get_channel_layer",
+    "operation",
     "register_converter",
     "validate",
 ]

@@ -7,7 +7,9 @@ looks the request method up in the class's ``VerbTable`` (built when the
 class is made, and rebuilt when a verb, ``prepare`` or ``dispatch`` is later
 assigned to or deleted from it or a base, so ``mock.patch.object`` works),
 runs ``prepare()`` if the class defines one, then the verb method with the
-path parameters as keyword arguments.
+path parameters as keyword arguments. A typed verb (one whose annotations ask
+for a body, query, header or cookie values: see params.py) is called through
+the wrapper made for it with the table, which decodes those first.
 
 Responses leave by one way, the ``ResponseStream`` of responses.py: a
 returned value is rendered by ``render_value()`` and sent as the two messages
@@ -42,6 +44,7 @@ from typing import Any, ClassVar, Final, NamedTuple
 
 from .datastructures import MutableHeaders
 from .exceptions import ClientDisconnect, HTTPError, ResponseStateError
+from .params import Problem, read_signature
 from .requests import HTTPRequest, RequestBody
 from .responses import (
     DONE,
@@ -93,7 +96,8 @@ class VerbTable(NamedTuple):
     #: METHOD -> the attribute that serves it (HEAD falls back to ``get``).
     handlers: dict[str, str]
     #: METHOD -> (plain function, its first parameter's name if it may be
-    #: passed by position, else "") for each verb that is a plain function.
+    #: passed by position, else "") for each verb that is a plain function;
+    #: for a typed verb, the wrapper that decodes its parameters (params.py).
     functions: dict[str, Verb]
     #: ``functions``, for ``__call__`` to run itself: empty if ``prepare()``
     #: or ``dispatch()`` is overridden.
@@ -136,7 +140,9 @@ def _verb_table(cls: Any) -> VerbTable:
     for method, attr in handlers.items():
         verb = _verb_entry(cls, attr)
         if verb is not None:
-            functions[method] = verb
+            # A typed verb is called through the wrapper params.py made for it.
+            typed = read_signature(verb[0])
+            functions[method] = verb if typed.call is None else (typed.call, typed.first)
     plain = not has_prepare and cls.dispatch is root.dispatch
     allow = ", ".join(m for m in HTTP_VERBS if m in handlers)
     return VerbTable(handlers, functions, functions if plain else {}, allow, has_prepare)
@@ -480,9 +486,12 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
     async def handle_error(self, exc: Exception) -> Response:
         """Turn an exception into a response. Override to render your own.
 
-        ``HTTPError`` gives its status, detail and headers; anything else a
-        500 whose body says nothing of the internals (unless debug is on).
+        ``HTTPError`` gives its status, detail and headers (a ``Problem`` as
+        problem+json); anything else a 500 whose body says nothing of the
+        internals (unless debug is on).
         """
+        if isinstance(exc, Problem):
+            return exc.response()
         if isinstance(exc, HTTPError):
             return PlainTextResponse(
                 exc.detail or exc.phrase, status=exc.status, headers=exc.headers

@@ -37,12 +37,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import json
 import re
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from typing import Any, ClassVar, Final
 from urllib.parse import quote
+
+import msgspec
 
 from .cookies import format_cookie
 from .datastructures import MutableHeaders, encode_header
@@ -414,13 +417,40 @@ def length_header(size: int) -> tuple[bytes, bytes]:
     return header
 
 
+class EncodedJSON:
+    """A JSON body encoded already (by a typed verb): sent as ``application/json``."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+
+_encode_msgspec: Final = msgspec.json.Encoder().encode
+
+
+def _encode_model(value: Any) -> bytes:
+    """JSON for what ``json_dumps`` cannot encode: msgspec Structs, dataclasses...
+
+    >>> class Point(msgspec.Struct):
+    ...     x: int
+    >>> _encode_model([Point(1)])
+    b'[{"x":1}]'
+    """
+    try:
+        return _encode_msgspec(value)
+    except TypeError:
+        raise TypeError(f"returned a value JSON cannot encode: {value!r:.200}") from None
+
+
 def render_value(
     value: Any, status: int, headers: MutableHeaders | None
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
     """(status, headers, body) for a value a view returned; None for a ``Response``.
 
     ``str`` is text, ``bytes`` octets, ``dict``/``list`` JSON, ``None`` no body
-    (204 unless another status was set). ``headers`` are the view's own: the
+    (204 unless another status was set); msgspec Structs and dataclasses are
+    JSON too (and inside a dict or list). ``headers`` are the view's own: the
     content type and length are added to them unless already there.
     """
     if isinstance(value, str):
@@ -429,7 +459,11 @@ def render_value(
     elif isinstance(value, bytes):
         body, content_type = value, OCTET_STREAM
     elif isinstance(value, dict | list):
-        body, content_type = json_dumps(value), APPLICATION_JSON
+        try:
+            body = json_dumps(value)
+        except TypeError:  # NOTE: a try costs nothing in Python 3.11 until it catches
+            body = _encode_model(value)
+        content_type = APPLICATION_JSON
     elif value is None:
         status = 204 if status == 200 else status
         raw = headers.raw if headers else []
@@ -438,9 +472,16 @@ def render_value(
         return status, raw, b""
     elif isinstance(value, Response):
         return None
+    elif type(value) is EncodedJSON:
+        body, content_type = value.body, APPLICATION_JSON
+    elif isinstance(value, msgspec.Struct) or (
+        dataclasses.is_dataclass(value) and not isinstance(value, type)
+    ):
+        body, content_type = _encode_model(value), APPLICATION_JSON
     else:
         raise TypeError(
-            f"returned {type(value).__name__}; return str, bytes, dict, list, None or a Response"
+            f"returned {type(value).__name__}; return str, bytes, dict, list, None, "
+            "a msgspec Struct, a dataclass or a Response"
         )
     size = len(body)
     length = LENGTH_HEADERS.get(size) or length_header(size)
@@ -558,6 +599,7 @@ __all__ = [
     "IDLE",
     "STARTED",
     "TRAILERS",
+    "EncodedJSON",
     "HTMLResponse",
     "JSONResponse",
     "PlainTextResponse",

@@ -41,6 +41,7 @@ from .applications import Application
 from .compat import as_asgi2, is_double_callable
 from .exceptions import HTTPError, NoMatch
 from .lifespan import Hook, Lifespan, LifespanContext
+from .openapi import build_document
 from .route_compiler import Walk, compile_walk
 from .route_matcher import Param, SegmentPattern, TailPattern
 from .scopes import unknown_scope
@@ -706,6 +707,19 @@ class Router:
         else:
             scope["path_params"] = params
         return route.app(scope)  # type: ignore[no-any-return]
+
+    def openapi(
+        self,
+        *,
+        title: str,
+        version: str,
+        description: str | None = None,
+        servers: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of this router's routes (see trane.openapi)."""
+        return build_document(
+            self.routes, title=title, version=version, description=description, servers=servers
+        )
 
     def url_for(self, name: str, /, **params: Any) -> str:
         """The path for route ``name``; ``"api:user"`` looks inside Mount "api"."""

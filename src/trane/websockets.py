@@ -15,8 +15,10 @@ accepts by default), then loops until the connection is over:
   One message is handled at a time, so hooks never run concurrently.
 
 Client messages go to ``receive_text`` / ``receive_bytes`` / ``receive_json``
-per ``encoding``; layer events to the method named by their type
-(``"chat.message"`` -> ``chat_message``). Only public methods a subclass adds
+per ``encoding`` (an annotated ``receive_json(self, data: Model)`` gets each
+message decoded and checked by msgspec; an invalid one closes with 1007);
+layer events to the method named by their type (``"chat.message"`` ->
+``chat_message``). Only public methods a subclass adds
 are handlers: ``_helpers`` and the API below (``close``, ``send_text``...)
 never are, and an event without a handler is logged and dropped rather than
 ending the connection (Channels raises instead).
@@ -40,16 +42,20 @@ A scope type other than ``websocket``, ``http`` (426) and ``lifespan`` is a
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
 from typing import Any, ClassVar, Final, Literal
 
+import msgspec
+
 from .datastructures import encode_header
 from .exceptions import TraneError, WebSocketDisconnect
 from .layers import get_channel_layer
 from .lifespan import serve_trivial_lifespan
+from .params import decode_message, message_decoder
 from .requests import HTTPConnection, _lazy
 from .responses import PlainTextResponse, ResponseStream
 from .scopes import unknown_scope
@@ -160,6 +166,8 @@ class WebSocketApplication(HTTPConnection):
 
     # Computed per class by __init_subclass__.
     _encoding: ClassVar[str | None] = None
+    #: Decodes and checks messages for a typed ``receive_json`` (see params.py).
+    _json_decoder: ClassVar[msgspec.json.Decoder[Any] | None] = None
     _event_handlers: ClassVar[frozenset[str]] = frozenset()
     _uses_layer: ClassVar[bool] = False
     _origins: ClassVar[frozenset[str] | None] = None
@@ -195,6 +203,10 @@ class WebSocketApplication(HTTPConnection):
                 f"{cls.__name__}.encoding must be 'text', 'bytes' or 'json', got {encoding!r}"
             )
         cls._encoding = encoding
+        cls._json_decoder = None
+        receive_json = inspect.getattr_static(cls, "receive_json", None)
+        if encoding == "json" and inspect.isfunction(receive_json):
+            cls._json_decoder = message_decoder(receive_json)
         cls._event_handlers = frozenset(
             name
             for name in dir(cls)
@@ -291,11 +303,18 @@ class WebSocketApplication(HTTPConnection):
             else:
                 await self.receive_bytes(data)
         elif encoding == "json":
-            try:
-                obj = parse_json(data)
-            except (ValueError, RecursionError):
-                await self.close(1007, "invalid JSON")
-                return
+            decoder = self._json_decoder
+            if decoder is not None:  # receive_json's parameter is annotated: check it
+                obj, why = decode_message(decoder, data)
+                if why:
+                    await self.close(1007, why)
+                    return
+            else:
+                try:
+                    obj = parse_json(data)
+                except (ValueError, RecursionError):
+                    await self.close(1007, "invalid JSON")
+                    return
             await self.receive_json(obj)
         elif encoding == "text":
             if isinstance(data, str):
