@@ -15,6 +15,7 @@ from .exceptions import (
 from .files import FileResponse
 from .forms import FormData, UploadFile
 from .layers import ChannelFull, InMemoryChannelLayer, get_channel_layer
+from .middleware import Middleware
 from .requests import State
 from .responses import (
     HTMLResponse,
@@ -48,6 +49,7 @@ __all__ = [
     "InMemoryChannelLayer",
     "JSONResponse",
     "Match",
+    "Middleware",
     "Mount",
     "MutableHeaders",
     "NoMatch",

@@ -35,12 +35,13 @@ import functools
 import inspect
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from types import MethodType
 from typing import Any, ClassVar, Final, NamedTuple
 
 from .datastructures import MutableHeaders
 from .exceptions import ClientDisconnect, HTTPError, ResponseStateError
+from .middleware import Middleware, install_class_stack
 from .requests import HTTPRequest, RequestBody
 from .responses import (
     DONE,
@@ -81,7 +82,9 @@ HTTP_VERBS: Final = {
 }
 
 #: Assigning or deleting one of these on a view class rebuilds its VerbTable.
-_TABLE_ATTRIBUTES: Final = frozenset({*HTTP_VERBS.values(), "prepare", "dispatch"})
+_TABLE_ATTRIBUTES: Final = frozenset(
+    {*HTTP_VERBS.values(), "prepare", "dispatch", "on_response", "middleware"}
+)
 
 Verb = tuple[Callable[..., Awaitable[Any]], str]
 
@@ -100,6 +103,8 @@ class VerbTable(NamedTuple):
     #: The ``Allow`` header's value.
     allow: str
     has_prepare: bool
+    #: ``on_response()`` is overridden: every response start goes through it.
+    shapes_response: bool = False
 
 
 def _verb_entry(cls: type, attr: str) -> Verb | None:
@@ -136,9 +141,11 @@ def _verb_table(cls: Any) -> VerbTable:
         verb = _verb_entry(cls, attr)
         if verb is not None:
             functions[method] = verb
-    plain = not has_prepare and cls.dispatch is root.dispatch
+    shapes = cls.on_response is not root.on_response
+    # NOTE: a class with on_response() never takes the direct path: __call__ tells by that.
+    plain = not has_prepare and cls.dispatch is root.dispatch and not shapes
     allow = ", ".join(m for m in HTTP_VERBS if m in handlers)
-    return VerbTable(handlers, functions, functions if plain else {}, allow, has_prepare)
+    return VerbTable(handlers, functions, functions if plain else {}, allow, has_prepare, shapes)
 
 
 class ViewClass(type):
@@ -146,7 +153,8 @@ class ViewClass(type):
 
     The table is built when the class is made and rebuilt, for the class and
     every subclass, when a verb, ``prepare`` or ``dispatch`` is assigned to or
-    deleted from it later; requests pay nothing for this.
+    deleted from it later; requests pay nothing for this. So is the class's
+    middleware stack (see trane.middleware).
     """
 
     _verbs: VerbTable
@@ -156,6 +164,7 @@ class ViewClass(type):
         super().__init__(name, bases, namespace)
         cls._verbs = table = _verb_table(cls)
         cls._direct = table.direct
+        install_class_stack(cls)
 
     def __setattr__(cls, name: str, value: Any) -> None:
         super().__setattr__(name, value)
@@ -171,6 +180,7 @@ class ViewClass(type):
         table = _verb_table(cls)
         type.__setattr__(cls, "_verbs", table)
         type.__setattr__(cls, "_direct", table.direct)
+        install_class_stack(cls)
         subclass: ViewClass
         for subclass in cls.__subclasses__():  # type: ignore[assignment]
             subclass._rebuild()
@@ -184,6 +194,10 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
 
     #: Show tracebacks in 500 responses (the Router's ``debug`` also does).
     debug: ClassVar[bool] = False
+    #: ASGI middleware around every request to this class (``trane.Middleware``,
+    #: the first outermost), inherited like any class attribute: a subclass
+    #: adds with ``middleware = [*Base.middleware, Middleware(X)]``.
+    middleware: ClassVar[Sequence[Middleware]] = ()
 
     _verbs: ClassVar[VerbTable]  # set by ViewClass
     # PERF: VerbTable.direct, one attribute load nearer (set by ViewClass).
@@ -254,6 +268,9 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
                         answered = True
                         return
                     status, headers, body = rendered
+                # ResponseStream.hook's call, for a start sent without a stream.
+                if direct is None and self._verbs.shapes_response:  # PERF: no class attr
+                    status, headers = self._shape_response(status, headers)
                 await send({"type": "http.response.start", "status": status, "headers": headers})
                 self._response = _SENT  # so a stray task's self.send() is refused
                 await send(
@@ -289,8 +306,38 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
         """
         out = self._response
         if out is None:
-            out = self._response = ResponseStream.for_scope(self._send, self.scope)
+            out = self._response = self._stream()
         return out
+
+    def _stream(self, extra: list[tuple[bytes, bytes]] | None = None) -> ResponseStream:
+        """A ``ResponseStream`` for this response, calling ``on_response()`` if overridden."""
+        hook = self._shape_response if self._verbs.shapes_response else None
+        return ResponseStream.for_scope(self._send, self.scope, extra, hook)
+
+    def on_response(self, status: int, headers: MutableHeaders) -> int | None:
+        """Called as every response this view sends starts; override to shape them all.
+
+        Sees the status and headers just before they go out (returned values,
+        streams, files, error pages, 405s and the automatic OPTIONS and HEAD
+        answers alike): change ``headers`` in place, return a new status or
+        None to keep it. Subclasses inherit it; a class that does not
+        override it pays nothing for it.
+        """
+        return None
+
+    def _shape_response(
+        self, status: int, raw: list[tuple[bytes, bytes]]
+    ) -> tuple[int, list[tuple[bytes, bytes]]]:
+        headers = MutableHeaders(list(raw))  # NOTE: a copy: a returned Response stays as it is
+        new = self.on_response(status, headers)
+        if new is not None:
+            if isinstance(new, bool) or not isinstance(new, int) or not 100 <= new <= 599:
+                raise ValueError(
+                    f"{type(self).__name__}.on_response() returned {new!r}: "
+                    "return an HTTP status (100-599) or None"
+                )
+            status = new
+        return status, headers.raw
 
     @property
     def response_started(self) -> bool:
@@ -469,7 +516,7 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
     async def _send_response(self, response: Response) -> None:
         """Send a returned ``Response``, with the view's headers on a copy of its own."""
         extra = self._response_headers.raw if self._response_headers else None
-        out = self._response = ResponseStream.for_scope(self._send, self.scope, extra)
+        out = self._response = self._stream(extra)
         await response(self.scope, self._receive_for(response), out)
 
     async def handle_error(self, exc: Exception) -> Response:
@@ -516,7 +563,7 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
             response = PlainTextResponse("Internal Server Error", status=500)
         if self.response_started:
             return
-        out = self._response = ResponseStream.for_scope(self._send, self.scope)
+        out = self._response = self._stream()
         await response(self.scope, self._receive_for(response), out)
 
     def _receive_for(self, response: Response) -> Receive:
