@@ -42,18 +42,12 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, ParamSpec, Protocol
+from typing import Any, Concatenate, ParamSpec
 
 from .compat import as_asgi2, as_asgi3, is_double_callable
 from .types import ASGI2App, ASGI3App, Receive, Scope, Send
 
 P = ParamSpec("P")
-
-
-class _Factory(Protocol[P]):
-    """What ``Middleware`` takes: ``cls(app, *args, **kwargs)`` is the layer."""
-
-    def __call__(self, app: Any, /, *args: P.args, **kwargs: P.kwargs) -> Any: ...
 
 
 class Middleware:
@@ -68,12 +62,16 @@ class Middleware:
 
     __slots__ = ("args", "cls", "kwargs")
 
-    def __init__(self, cls: _Factory[P], /, *args: P.args, **kwargs: P.kwargs) -> None:
+    # NOTE: a Callable, not a callback Protocol: against a Protocol's __call__,
+    # mypy reads a middleware class's own __call__ instead of its constructor.
+    def __init__(
+        self, cls: Callable[Concatenate[Any, P], Any], /, *args: P.args, **kwargs: P.kwargs
+    ) -> None:
         if not callable(cls):
             raise TypeError(f"Middleware takes a middleware class or factory, got {cls!r}")
-        self.cls = cls
-        self.args = args
-        self.kwargs = kwargs
+        self.cls: Any = cls
+        self.args: tuple[Any, ...] = args
+        self.kwargs: dict[str, Any] = kwargs
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.cls, self.args, self.kwargs))
@@ -85,12 +83,12 @@ class Middleware:
         return f"Middleware({', '.join([name, *options])})"
 
 
-def _layers(middleware: Iterable[Any]) -> list[tuple[Any, tuple[Any, ...], dict[str, Any]]]:
-    """``(cls, args, kwargs)`` of each entry; a clear TypeError for anything else."""
+def checked(middleware: Iterable[Any]) -> list[Middleware]:
+    """``middleware`` as a list, each entry a ``Middleware`` (or Starlette's); else TypeError."""
     if isinstance(middleware, Middleware) or inspect.isclass(middleware):
         raise TypeError(f"middleware takes a list of Middleware(...), got {middleware!r}")
-    layers = []
-    for layer in middleware:
+    layers = list(middleware)
+    for layer in layers:
         if not isinstance(layer, Middleware) and not all(
             hasattr(layer, name) for name in ("cls", "args", "kwargs")
         ):
@@ -98,7 +96,6 @@ def _layers(middleware: Iterable[Any]) -> list[tuple[Any, tuple[Any, ...], dict[
                 f"middleware entries are trane.Middleware(cls, ...), got {layer!r}; "
                 f"write Middleware({getattr(layer, '__name__', 'cls')}, ...)"
             )
-        layers.append((layer.cls, tuple(layer.args), dict(layer.kwargs)))
     return layers
 
 
@@ -119,10 +116,12 @@ def _takes_scope_only(call: Callable[..., Any], skip: int) -> bool | None:
     except (TypeError, ValueError):  # a builtin without a signature
         return None
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    count = sum(1 for p in parameters if p.kind in positional)
-    if count == 1 and all(p.kind in positional or p.default is not p.empty for p in parameters):
+    required = [p for p in parameters if p.default is p.empty and p.kind is not p.VAR_KEYWORD]
+    if any(p.kind not in positional for p in required):  # *args, or a keyword it must get
+        return None
+    if len(required) == 1 and sum(1 for p in parameters if p.kind in positional) < 3:
         return True
-    return False if count == 3 else None
+    return False if len(required) == 3 else None
 
 
 def _hinted(obj: Any) -> bool | None:
@@ -191,8 +190,8 @@ def _wrap(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any], app: ASGI3App
 
 def build_stack(middleware: Iterable[Any], app: ASGI3App) -> ASGI3App:
     """``app`` inside every layer of ``middleware``, the first one outermost."""
-    for cls, args, kwargs in reversed(_layers(middleware)):
-        app = _wrap(cls, args, kwargs, app)
+    for layer in reversed(checked(middleware)):
+        app = _wrap(layer.cls, tuple(layer.args), dict(layer.kwargs), app)
     return app
 
 
@@ -216,7 +215,7 @@ def asgi3_of(app: ASGI2App) -> ASGI3App:
 
 def wrap(app: ASGI2App, middleware: Iterable[Any]) -> ASGI2App:
     """``app`` inside ``middleware``, still a double-callable; ``app`` itself if none."""
-    layers = list(middleware)
+    layers = checked(middleware)
     if not layers:
         return app
     stack = build_stack(layers, asgi3_of(app))
@@ -233,7 +232,7 @@ def install_class_stack(cls: Any) -> None:
     base has that ``__new__`` gets a stack of None, and ``__new__`` then makes
     a plain instance.
     """
-    layers = list(cls.middleware)
+    layers = checked(cls.middleware)
     if not layers:
         cls._middleware_stack = None
         return
@@ -265,4 +264,51 @@ def _instance_of(cls: Any) -> ASGI3App:
     return inner
 
 
-__all__ = ["Middleware", "asgi3_of", "build_stack", "install_class_stack", "wrap"]
+# -- what middleware may want to know of trane's routes ---------------------------
+
+
+def route_template(router: Any, scope: Scope) -> str | None:
+    """The template of the route ``router`` serves ``scope`` with, mounts joined.
+
+    For middleware that name requests by route rather than by path (tracing,
+    metrics), e.g. OpenTelemetry's ``default_span_details``. It matches the
+    path once more (``router.resolve``), so it costs a route lookup.
+
+    >>> import trane
+    >>> api = trane.Router([trane.Route("/users/{id:int}", trane.Application)])
+    >>> router = trane.Router([trane.Mount("/api", api)])
+    >>> route_template(router, {"type": "http", "method": "GET", "path": "/api/users/7"})
+    '/api/users/{id:int}'
+    >>> route_template(router, {"type": "http", "method": "GET", "path": "/nowhere"}) is None
+    True
+
+    A mounted app that is not a trane router ends the template at its prefix.
+    """
+    path: str = scope.get("path", "")
+    root_path: str = scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path) :]
+    template = ""
+    while True:
+        found = router.resolve(path or "/", scope)
+        if found is None:
+            return None
+        route, _, remainder = found
+        if not hasattr(route, "routes"):  # a Route: the end of the path
+            return template + str(route.path)
+        template += str(route.path).rstrip("/")  # a Mount: its prefix, then what it serves
+        router = route.app
+        if not hasattr(router, "resolve"):
+            return template or "/"
+        path = remainder
+
+
+__all__ = [
+    "Middleware",
+    "asgi3_of",
+    "build_stack",
+    "checked",
+    "install_class_stack",
+    "route_template",
+    "wrap",
+]

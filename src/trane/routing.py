@@ -40,7 +40,7 @@ from .applications import Application
 from .compat import as_asgi2, is_double_callable
 from .exceptions import HTTPError, NoMatch
 from .lifespan import Hook, Lifespan, LifespanContext
-from .middleware import asgi3_of, build_stack, wrap
+from .middleware import asgi3_of, build_stack, checked, wrap
 from .route_compiler import Walk, compile_walk
 from .scopes import unknown_scope
 from .types import ASGI2App, ASGI2Instance, Receive, Scope, Send
@@ -471,7 +471,7 @@ class Router:
         self._walk_source = ""  # the compiled walk's source, to read when debugging
         for route in routes:
             self.add(route)
-        self.middleware = list(middleware)
+        self.middleware = checked(middleware)
         if self.middleware:
             layered = self.__class__ = _with_stack(type(self))
             dispatch = super(layered, self).__call__  # type: ignore[misc]  # no stack
