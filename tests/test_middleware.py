@@ -794,3 +794,74 @@ async def test_cors_and_gzip_around_a_family_of_views() -> None:
     assert items.headers["content-encoding"] == "gzip"
     assert json.loads(items.content)["items"][-1] == 99  # httpx decoded it
     assert "access-control-allow-origin" not in hello.headers
+
+
+# -- examples/middleware.py ---------------------------------------------------------------
+
+
+SECURITY = ("x-content-type-options", "x-frame-options", "referrer-policy")
+
+
+async def test_example_sessions_log_in_and_out() -> None:
+    from examples import middleware as example
+
+    async with TestClient(example.app) as client:
+        home = await client.get("/")
+        assert 'action="/login"' in home.text
+        assert (await client.get("/private")).headers["location"] == "/"
+        wrong = await client.post("/login", data={"name": "ada", "password": "nope"})
+        assert (wrong.status_code, wrong.text) == (401, "wrong name or password")
+        login = await client.post("/login", data={"name": "ada", "password": "lovelace"})
+        assert (login.status_code, login.headers["location"]) == (303, "/private")
+        assert "session=" in login.headers["set-cookie"]
+        private = await client.get("/private")
+        assert private.text == "Only for logged-in users: welcome back, ada."
+        assert "Hello, ada!" in (await client.get("/")).text
+        assert (await client.get("/api/me")).json() == {"user": "ada"}
+        await client.post("/logout")
+        assert (await client.get("/private")).status_code == 303
+        assert (await client.get("/api/me")).json() == {"user": None}
+
+
+async def test_example_security_headers_request_ids_gzip_and_cors() -> None:
+    from examples import middleware as example
+
+    origin = {"origin": example.FRONTEND}
+    async with TestClient(example.app) as client:
+        responses = [
+            await client.get("/"),
+            await client.get("/nowhere"),
+            await client.post("/nowhere"),
+            await client.delete("/private"),
+            await client.options("/api/items"),
+            await client.get("/api/items", headers={**origin, "accept-encoding": "gzip"}),
+        ]
+        page = await client.get("/", headers=origin)
+        preflight = await client.options(
+            "/api/items", headers={**origin, "access-control-request-method": "POST"}
+        )
+    statuses = [response.status_code for response in responses]
+    assert statuses == [200, 404, 404, 405, 204, 200]
+    for response in responses:
+        assert all(name in response.headers for name in SECURITY), response
+        assert len(response.headers["x-request-id"]) == 32
+    items = responses[-1]
+    assert items.headers["content-encoding"] == "gzip"
+    assert items.headers["access-control-allow-origin"] == example.FRONTEND
+    assert len(items.json()["items"]) == 50
+    assert "access-control-allow-origin" not in page.headers  # CORS is for the API only
+    assert preflight.headers["access-control-allow-origin"] == example.FRONTEND
+
+
+async def test_a_view_may_still_set_its_own_user() -> None:
+    class Own(trane.Application):
+        user: str
+
+        async def prepare(self) -> None:
+            self.user = "set by prepare"
+
+        async def get(self) -> str:
+            return self.user
+
+    async with TestClient(trane.Router([trane.Route("/", Own)])) as client:
+        assert (await client.get("/")).text == "set by prepare"

@@ -292,3 +292,26 @@ def test_on_response_shapes_500_405_and_automatic_options(client: httpx.Client) 
         assert response.headers["x-layer"] == "family"
     assert wrong.headers["allow"] == "GET, HEAD, OPTIONS"
     assert options.headers["allow"] == "GET, HEAD, OPTIONS"
+
+
+# -- examples/middleware.py ----------------------------------------------------------------
+
+
+def test_example_under_uvicorn() -> None:
+    with (
+        serve("uvicorn", "examples.middleware:app") as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
+        login = client.post("/login", data={"name": "grace", "password": "hopper"})
+        assert (login.status_code, login.headers["location"]) == (303, "/private")
+        private = client.get("/private")
+        assert private.text == "Only for logged-in users: welcome back, grace."
+        assert private.headers["x-frame-options"] == "DENY"
+        assert uuid.UUID(private.headers["x-request-id"])
+        items, body = raw(client, "/api/items", **{"accept-encoding": "gzip"})
+        assert items.headers["content-encoding"] == "gzip"
+        assert len(json.loads(gzip.decompress(body))["items"]) == 50
+        missing = client.get("/nowhere", headers={"x-request-id": "0" * 32})
+        assert (missing.status_code, missing.headers["x-request-id"]) == (404, "0" * 32)
+        assert missing.headers["x-frame-options"] == "DENY"  # the 404 page is a Site too
+    assert "Traceback" not in server.output()

@@ -174,7 +174,9 @@ class HTTPConnection:
             state = self.scope["state"] = {}
         return State(state)
 
-    @property
+    # NOTE: _lazy (a non-data descriptor), not a property: a view may still set
+    # its own ``self.user = ...`` (in prepare(), say) and read that back.
+    @_lazy
     def session(self) -> Any:
         """``scope["session"]``, the session a session middleware put there.
 
@@ -183,13 +185,13 @@ class HTTPConnection:
         """
         return _from_scope(self.scope, "session", _SESSION_MIDDLEWARE)
 
-    @property
+    @_lazy
     def user(self) -> Any:
         """``scope["user"]``, as Starlette's ``AuthenticationMiddleware`` or
         Channels' ``AuthMiddlewareStack`` set it."""
         return _from_scope(self.scope, "user", _AUTH_MIDDLEWARE)
 
-    @property
+    @_lazy
     def auth(self) -> Any:
         """``scope["auth"]``, the credentials Starlette's ``AuthenticationMiddleware`` sets."""
         return _from_scope(self.scope, "auth", _AUTH_MIDDLEWARE)
