@@ -7,11 +7,11 @@ servers are in test_middleware_servers.py, in a browser in test_cors_browser.py.
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import MethodType
 from typing import Any
 
 import httpx
@@ -26,7 +26,7 @@ from starlette.requests import HTTPConnection as StarletteConnection
 
 import trane
 from trane import Middleware
-from trane.middleware import _takes_scope_only, build_stack
+from trane.middleware import _takes_scope_only, build_stack, route_template
 from trane.testing import TestClient
 from trane.types import ASGI2App, ASGI2Instance, ASGI3App, Message, Receive, Scope, Send
 
@@ -221,13 +221,37 @@ def test_router_without_middleware_is_a_plain_router() -> None:
     assert inspect.signature(trane.Router).parameters["middleware"].kind is keyword_only
 
 
+async def test_as_asgi3_enters_the_stack_and_mounts_still_see_the_router() -> None:
+    api = trane.Router(
+        [trane.Route("/users", Hello, name="users")], middleware=[Middleware(Tag, "api")]
+    )
+    app = trane.as_asgi3(api)
+    assert app._trane_asgi2 is api  # type: ignore[attr-defined]
+    assert inspect.iscoroutinefunction(app)  # servers tell ASGI 3 by this
+    router = trane.Router([trane.Mount("/api", app, name="api")])
+    assert router.routes[0].app is api
+    async with TestClient(app) as client:
+        response = await client.get("/users")
+        assert (response.text, order(response)) == ("hello", ["api"])
+    async with TestClient(router) as client:
+        response = await client.get("/api/users")
+        assert (response.text, order(response)) == ("hello", ["api"])
+    assert SEEN == ["api:lifespan", "api:http", "api:http"]  # a mount's lifespan is the parent's
+
+
+def test_a_router_class_made_again_without_middleware_is_plain() -> None:
+    layered = trane.Router([trane.Route("/", Hello)], middleware=[Middleware(Tag, "a")])
+    again = type(layered)([trane.Route("/", Hello)])
+    assert type(again) is trane.Router
+
+
 async def test_router_subclasses_get_their_middleware_too() -> None:
     class MyRouter(trane.Router):
         pass
 
     router = MyRouter([trane.Route("/", Hello)], middleware=[Middleware(Tag, "mine")])
     assert isinstance(router, MyRouter)
-    # a layered class made again with middleware keeps its one stack
+    # one layered class per router class, whichever class makes it
     again = type(router)([trane.Route("/", Other)], middleware=[Middleware(Tag, "again")])
     assert type(again) is type(router)
     async with TestClient(router) as client:
@@ -499,31 +523,31 @@ def test_class_stack_is_built_once_per_class_and_costs_nothing_without() -> None
         pass
 
     assert BUILT == ["base", "base"]  # one stack each: the innermost makes its own class
-    assert vars(Base)["_middleware_stack"] is not vars(Child)["_middleware_stack"]
+    assert vars(Base)["_trane_asgi3"] is not vars(Child)["_trane_asgi3"]
     assert "__new__" in vars(Base)
     assert "__new__" not in vars(Child)
     assert "__new__" not in vars(Hello)
-    assert vars(Hello)["_middleware_stack"] is None
+    assert vars(Hello)["_trane_asgi3"] is None
     assert type(Hello({"type": "http"})) is Hello
     instance = Child({"type": "http"})
-    assert isinstance(instance, functools.partial)
-    assert instance.func is vars(Child)["_middleware_stack"]
+    assert isinstance(instance, MethodType)  # an ASGI 2 instance: (receive, send)
+    assert instance.__func__ is vars(Child)["_trane_asgi3"]
+    assert instance.__self__ == {"type": "http"}
     opted_out = Public({"type": "http"})
     assert type(opted_out) is Public
     assert opted_out.scope == {"type": "http"}
 
 
-async def test_class_middleware_set_later_is_built_then() -> None:
-    class Late(trane.Application):
+def test_class_middleware_is_set_in_the_class_body_only() -> None:
+    class Fixed(trane.Application):
         async def get(self) -> str:
-            return "late"
+            return "fixed"
 
-    class LateChild(Late):
-        pass
-
-    Late.middleware = [Middleware(Tag, "late")]
-    async with TestClient(trane.Router([trane.Route("/", LateChild)])) as client:
-        assert order(await client.get("/")) == ["late"]
+    with pytest.raises(AttributeError, match=r"set Fixed.middleware in the class body"):
+        Fixed.middleware = [Middleware(Tag, "late")]
+    with pytest.raises(AttributeError, match="built once, when the class is made"):
+        del ApiView.middleware
+    assert "middleware" not in vars(Fixed)
 
 
 def test_class_with_its_own_new_cannot_have_middleware() -> None:
@@ -865,3 +889,56 @@ async def test_a_view_may_still_set_its_own_user() -> None:
 
     async with TestClient(trane.Router([trane.Route("/", Own)])) as client:
         assert (await client.get("/")).text == "set by prepare"
+
+
+# -- route_template ---------------------------------------------------------------------
+
+
+def test_route_template_names_the_route_mounts_joined() -> None:
+    async def static(scope: Scope, receive: Receive, send: Send) -> None: ...
+
+    users = trane.Router([trane.Route("/{id:int}", Hello), trane.Route("/", Other)])
+    api = trane.Router([trane.Mount("/users", users), trane.Mount("/files", static)])
+    router = trane.Router([trane.Mount("/api/{version}", api), trane.Mount("", static)])
+
+    def template(path: str, method: str = "GET", root_path: str = "") -> str | None:
+        scope = {"type": "http", "method": method, "path": path, "root_path": root_path}
+        return route_template(router, scope)
+
+    assert template("/api/v1/users/7") == "/api/{version}/users/{id:int}"
+    assert template("/api/v1/users") == "/api/{version}/users/"
+    assert template("/api/v1/users/7", "DELETE") == "/api/{version}/users/{id:int}"  # a 405
+    assert template("/api/v1/files/a/b.txt") == "/api/{version}/files"
+    assert template("/elsewhere") == "/"  # the root mount of a foreign app
+    assert template("/app/api/v1/users/7", root_path="/app") == "/api/{version}/users/{id:int}"
+    assert route_template(users, {"type": "http", "method": "GET", "path": "/x/y"}) is None
+
+
+async def test_websocket_views_read_the_session_and_user_too() -> None:
+    class Greeter(trane.WebSocketApplication):
+        async def connect(self) -> None:
+            await self.accept()
+            name = self.user.display_name if self.user.is_authenticated else "stranger"
+            await self.send_json({"user": name, "visits": self.session.get("visits")})
+
+    class Visit(trane.Application):
+        async def get(self) -> str:
+            self.session["visits"] = self.session.get("visits", 0) + 1
+            return "counted"
+
+    router = trane.Router(
+        [trane.Route("/visit", Visit), trane.WebSocketRoute("/ws", Greeter)],
+        middleware=[
+            Middleware(SessionMiddleware, secret_key="test"),
+            Middleware(AuthenticationMiddleware, backend=Token()),
+        ],
+    )
+    async with TestClient(router) as client:
+        await client.get("/visit")
+        await client.get("/visit")
+        cookie = {"cookie": f"session={client.cookies['session']}"}
+        async with client.websocket_connect("/ws", headers=cookie) as ws:
+            assert await ws.receive_json() == {"user": "stranger", "visits": 2}
+        token = {**cookie, "authorization": "Bearer s3cret"}
+        async with client.websocket_connect("/ws", headers=token) as ws:
+            assert await ws.receive_json() == {"user": "ada", "visits": 2}

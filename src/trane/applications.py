@@ -82,9 +82,7 @@ HTTP_VERBS: Final = {
 }
 
 #: Assigning or deleting one of these on a view class rebuilds its VerbTable.
-_TABLE_ATTRIBUTES: Final = frozenset(
-    {*HTTP_VERBS.values(), "prepare", "dispatch", "on_response", "middleware"}
-)
+_TABLE_ATTRIBUTES: Final = frozenset({*HTTP_VERBS.values(), "prepare", "dispatch", "on_response"})
 
 Verb = tuple[Callable[..., Awaitable[Any]], str]
 
@@ -148,13 +146,22 @@ def _verb_table(cls: Any) -> VerbTable:
     return VerbTable(handlers, functions, functions if plain else {}, allow, has_prepare, shapes)
 
 
+def _refuse_middleware(cls: type, name: str) -> None:
+    if name == "middleware":
+        raise AttributeError(
+            f"set {cls.__name__}.middleware in the class body (or a subclass's): "
+            "its stack is built once, when the class is made"
+        )
+
+
 class ViewClass(type):
     """The metaclass of ``Application``: keeps each class's ``VerbTable`` true.
 
     The table is built when the class is made and rebuilt, for the class and
     every subclass, when a verb, ``prepare`` or ``dispatch`` is assigned to or
-    deleted from it later; requests pay nothing for this. So is the class's
-    middleware stack (see trane.middleware).
+    deleted from it later; requests pay nothing for this. The class's
+    middleware stack is built once, with the class (see trane.middleware):
+    ``middleware`` is set in the class body, not assigned to later.
     """
 
     _verbs: VerbTable
@@ -167,11 +174,13 @@ class ViewClass(type):
         install_class_stack(cls)
 
     def __setattr__(cls, name: str, value: Any) -> None:
+        _refuse_middleware(cls, name)
         super().__setattr__(name, value)
         if name in _TABLE_ATTRIBUTES:
             cls._rebuild()
 
     def __delattr__(cls, name: str) -> None:
+        _refuse_middleware(cls, name)
         super().__delattr__(name)
         if name in _TABLE_ATTRIBUTES:
             cls._rebuild()
@@ -180,7 +189,6 @@ class ViewClass(type):
         table = _verb_table(cls)
         type.__setattr__(cls, "_verbs", table)
         type.__setattr__(cls, "_direct", table.direct)
-        install_class_stack(cls)
         subclass: ViewClass
         for subclass in cls.__subclasses__():  # type: ignore[assignment]
             subclass._rebuild()

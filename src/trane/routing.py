@@ -28,11 +28,11 @@ exists, and its class answers 405 with ``Allow``.
 from __future__ import annotations
 
 import enum
-import functools
 import math
 import re
 import uuid
 from collections.abc import Awaitable, Mapping, Sequence
+from types import MethodType
 from typing import Any, ClassVar, Final, Protocol, TypeVar, cast
 from urllib.parse import quote
 
@@ -43,7 +43,7 @@ from .lifespan import Hook, Lifespan, LifespanContext
 from .middleware import asgi3_of, build_stack, checked, wrap
 from .route_compiler import Walk, compile_walk
 from .scopes import unknown_scope
-from .types import ASGI2App, ASGI2Instance, Receive, Scope, Send
+from .types import ASGI2App, ASGI2Instance, ASGI3App, Receive, Scope, Send
 
 T = TypeVar("T")
 
@@ -435,6 +435,9 @@ class Router:
     """
 
     _asgi_double_callable = True
+    #: The middleware stack, an ASGI 3 app (None without middleware); ``as_asgi3``
+    #: and a parent router's ``Mount`` enter it directly.
+    _trane_asgi3: ASGI3App | None = None
 
     def __init__(
         self,
@@ -472,10 +475,13 @@ class Router:
         for route in routes:
             self.add(route)
         self.middleware = checked(middleware)
+        plain = _PLAIN.get(type(self), type(self))
         if self.middleware:
-            layered = self.__class__ = _with_stack(type(self))
-            dispatch = super(layered, self).__call__  # type: ignore[misc]  # no stack
-            self._stack = build_stack(self.middleware, asgi3_of(dispatch))
+            self.__class__ = _with_stack(plain)
+            dispatch = MethodType(plain.__call__, self)  # the routing below, no stack
+            self._trane_asgi3 = build_stack(self.middleware, asgi3_of(dispatch))
+        elif plain is not type(self):  # a router with middleware's class, used again
+            self.__class__ = plain
 
     def add(self, route: BaseRoute) -> None:
         """Register one more route (after the ones already there)."""
@@ -648,24 +654,25 @@ class Router:
         raise NoMatch(f"no route named {name!r}")
 
 
+#: Router classes -> their subclass for routers with middleware, and back.
 _LAYERED: dict[type[Router], type[Router]] = {}
+_PLAIN: dict[type[Router], type[Router]] = {}
 
 
 def _with_stack(cls: type[Router]) -> type[Router]:
     """``cls`` with a ``__call__`` that runs the router's middleware (made once per class)."""
-    if cls.__call__ is _run_stack:
-        return cls
     layered = _LAYERED.get(cls)
     if layered is None:
         namespace = {"__call__": _run_stack, "__module__": cls.__module__, "__doc__": cls.__doc__}
         layered = _LAYERED[cls] = type(cls.__name__, (cls,), namespace)
         layered.__qualname__ = cls.__qualname__
+        _PLAIN[layered] = cls
     return layered
 
 
 def _run_stack(self: Router, scope: Scope) -> ASGI2Instance:
     """``router(scope)`` of a router with middleware: the instance that runs its stack."""
-    return functools.partial(self._stack, scope)
+    return MethodType(self._trane_asgi3, scope)  # type: ignore[arg-type]  # set with the class
 
 
 __all__ = [

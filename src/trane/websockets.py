@@ -159,6 +159,7 @@ class WebSocketApplication(HTTPConnection):
     #: ASGI middleware around every connection to this class, the first
     #: outermost; inherited (add with ``[*Base.middleware, Middleware(X)]``).
     #: Set in the class body: the stack is built when the class is made.
+    #: (``as_asgi3(cls)`` and routes enter that stack directly.)
     middleware: ClassVar[Sequence[Middleware]] = ()
 
     # Computed per class by __init_subclass__.
