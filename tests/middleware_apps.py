@@ -344,7 +344,8 @@ def _browser_api() -> Router:
     )
 
 
-browser_api = trane.as_asgi3(_browser_api())
+browser_router = _browser_api()  # its SessionMiddleware is on the Router itself
+browser_api = trane.as_asgi3(browser_router)
 
 PAGE = """<!doctype html>
 <title>cross-origin</title>

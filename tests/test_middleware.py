@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from asgiref import compatibility
 from starlette.authentication import AuthCredentials, AuthenticationBackend, SimpleUser
 from starlette.middleware import Middleware as StarletteMiddleware
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -25,6 +26,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import HTTPConnection as StarletteConnection
 
 import trane
+from asgi import make_scope, request
 from trane import Middleware
 from trane.middleware import _takes_scope_only, build_stack, route_template
 from trane.testing import TestClient
@@ -237,6 +239,15 @@ async def test_as_asgi3_enters_the_stack_and_mounts_still_see_the_router() -> No
         response = await client.get("/api/users")
         assert (response.text, order(response)) == ("hello", ["api"])
     assert SEEN == ["api:lifespan", "api:http", "api:http"]  # a mount's lifespan is the parent's
+
+
+async def test_router_called_as_asgi2_runs_its_stack() -> None:
+    router = trane.Router([trane.Route("/", Hello)], middleware=[Middleware(Tag, "asgi2")])
+    instance = router(make_scope("GET", "/"))  # as uvicorn's --interface asgi2 calls it
+    assert isinstance(instance, MethodType)
+    # asgiref's own adapter calls router(scope), then the instance
+    result = await request(compatibility.double_to_single_callable(router), "GET", "/")
+    assert (result.status, result.text, result.header("x-asgi2")) == (200, "hello", "1")
 
 
 def test_a_router_class_made_again_without_middleware_is_plain() -> None:
@@ -596,7 +607,7 @@ class Secure(trane.Application):
         headers["x-frame-options"] = "DENY"
         headers.setdefault("cache-control", "no-store")
         headers["x-status"] = str(status)
-        return None
+        return super().on_response(status, headers)  # the default keeps the status
 
 
 SHARED = trane.PlainTextResponse("shared", headers={"cache-control": "max-age=60"})

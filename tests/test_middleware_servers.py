@@ -315,3 +315,19 @@ def test_example_under_uvicorn() -> None:
         assert (missing.status_code, missing.headers["x-request-id"]) == (404, "0" * 32)
         assert missing.headers["x-frame-options"] == "DENY"  # the 404 page is a Site too
     assert "Traceback" not in server.output()
+
+
+def test_the_bare_router_served_as_asgi2_runs_its_middleware() -> None:
+    # uvicorn --interface asgi2 calls router(scope): the instance runs the stack
+    # (SessionMiddleware on the Router, CORS on a Mount).
+    target = "tests.middleware_apps:browser_router"
+    env = {"PAGE_ORIGIN": ALLOWED_ORIGIN}
+    with (
+        serve("uvicorn", target, "--interface", "asgi2", env=env) as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
+        put = client.put("/open/data", json={"user": "ada"}, headers={"origin": ALLOWED_ORIGIN})
+        assert put.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+        assert "session=" in put.headers["set-cookie"]
+        assert client.get("/open/data").json() == {"user": "ada", "via": "GET"}
+    assert "Traceback" not in server.output()
