@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-from asgiref import compatibility
 from starlette.authentication import AuthCredentials, AuthenticationBackend, SimpleUser
 from starlette.middleware import Middleware as StarletteMiddleware
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -28,6 +27,7 @@ from starlette.requests import HTTPConnection as StarletteConnection
 import trane
 from asgi import make_scope, request
 from trane import Middleware
+from trane.compat import double_to_single_callable
 from trane.middleware import _takes_scope_only, build_stack, route_template
 from trane.testing import TestClient
 from trane.types import ASGI2App, ASGI2Instance, ASGI3App, Message, Receive, Scope, Send
@@ -246,7 +246,7 @@ async def test_router_called_as_asgi2_runs_its_stack() -> None:
     instance = router(make_scope("GET", "/"))  # as uvicorn's --interface asgi2 calls it
     assert isinstance(instance, MethodType)
     # asgiref's own adapter calls router(scope), then the instance
-    result = await request(compatibility.double_to_single_callable(router), "GET", "/")
+    result = await request(double_to_single_callable(router), "GET", "/")
     assert (result.status, result.text, result.header("x-asgi2")) == (200, "hello", "1")
 
 
