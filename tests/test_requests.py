@@ -245,14 +245,8 @@ async def test_request_client_disconnect_is_quiet(caplog: pytest.LogCaptureFixtu
 
 
 @pytest.mark.parametrize(
-    "content_type",
-    [
-        None,
-        b"application/json",
-        b"application/json; charset=utf-8",
-        b"Application/JSON",
-        b"application/vnd.api+json",
-    ],
+    "content_type", [None, b"application/json", b"application/json; charset=utf-8",
+                     b"Application/JSON", b"application/vnd.api+json"]
 )
 async def test_request_json_accepts_json_content_types(content_type: bytes | None) -> None:
     headers = [(b"content-type", content_type)] if content_type else []
@@ -274,17 +268,8 @@ async def test_request_json_accepts_json_content_types(content_type: bytes | Non
         (b"application/json", b'{"a":' * 100_000, "Invalid JSON"),
         (b"application/json", b"1" * 5000, "Invalid JSON"),
     ],
-    ids=[
-        "text",
-        "form",
-        "syntax",
-        "empty",
-        "not-utf8",
-        "truncated",
-        "deep-list",
-        "deep-object",
-        "huge-int",
-    ],
+    ids=["text", "form", "syntax", "empty", "not-utf8", "truncated", "deep-list",
+         "deep-object", "huge-int"],
 )
 async def test_request_json_errors_are_400_with_short_reason(
     content_type: bytes, body: bytes, reason: str
@@ -353,16 +338,8 @@ async def test_request_huge_content_length_is_413(content_length: bytes) -> None
 @pytest.mark.parametrize(
     "content_length",
     [b"abc", b"-1", b"1.5", b" 5", b"0x10", b"", "\xb2".encode("latin-1"), "\u0661".encode()],
-    ids=[
-        "letters",
-        "negative",
-        "float",
-        "space",
-        "hex",
-        "empty",
-        "superscript-two",
-        "arabic-one-utf8",
-    ],
+    ids=["letters", "negative", "float", "space", "hex", "empty", "superscript-two",
+         "arabic-one-utf8"],
 )
 async def test_request_non_digit_content_length_is_400(content_length: bytes) -> None:
     result = await request(

@@ -152,10 +152,8 @@ def test_router_is_a_double_callable_returning_the_view() -> None:
         ("/int/42", {"v": ["42", "int"]}),
         ("/float/1.5", {"v": ["1.5", "float"]}),
         ("/float/2", {"v": ["2.0", "float"]}),
-        (
-            "/uuid/12345678-1234-5678-1234-567812345678",
-            {"v": [repr(uuid.UUID("12345678-1234-5678-1234-567812345678")), "UUID"]},
-        ),
+        ("/uuid/12345678-1234-5678-1234-567812345678",
+         {"v": [repr(uuid.UUID("12345678-1234-5678-1234-567812345678")), "UUID"]}),
         ("/path/a/b/c.txt", {"v": ["'a/b/c.txt'", "str"]}),
         ("/path/", {"v": ["''", "str"]}),
         ("/str/a%20b/c", {"v": ["'a%20b'", "str"], "w": ["'c'", "str"]}),
@@ -171,23 +169,8 @@ async def test_router_converters(path: str, expected: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    [
-        "/int/-1",
-        "/int/x",
-        "/int/1.5",
-        "/float/x",
-        "/float/1.",
-        "/uuid/123",
-        "/hex/FG",
-        "/str/a/b/c",
-        "/users",
-        "/users/",
-        "/users/a/b",
-        "/nope",
-        "/int",
-        "/route3/x",
-        "//",
-    ],
+    ["/int/-1", "/int/x", "/int/1.5", "/float/x", "/float/1.", "/uuid/123", "/hex/FG",
+     "/str/a/b/c", "/users", "/users/", "/users/a/b", "/nope", "/int", "/route3/x", "//"],
 )
 async def test_router_no_match_is_404(path: str) -> None:
     result = await request(router, "GET", path)
