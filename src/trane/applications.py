@@ -277,7 +277,8 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
                         return
                     status, headers, body = rendered
                 # ResponseStream.hook's call, for a start sent without a stream.
-                if direct is None and self._verbs.shapes_response:  # PERF: no class attr
+                # PERF: the direct path stops at "direct is None" (+17 instructions).
+                if direct is None and self._verbs.shapes_response:
                     status, headers = self._shape_response(status, headers)
                 await send({"type": "http.response.start", "status": status, "headers": headers})
                 self._response = _SENT  # so a stray task's self.send() is refused
