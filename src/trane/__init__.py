@@ -15,6 +15,7 @@ from .exceptions import (
 from .files import FileResponse
 from .forms import FormData, UploadFile
 from .layers import ChannelFull, InMemoryChannelLayer, get_channel_layer
+from .middleware import Middleware
 from .openapi import OpenAPIDocs
 from .params import Body, Cookie, Form, Header, Problem, Query, operation
 from .requests import State
@@ -54,6 +55,7 @@ __all__ = [
     "InMemoryChannelLayer",
     "JSONResponse",
     "Match",
+    "Middleware",
     "Mount",
     "MutableHeaders",
     "NoMatch",

@@ -38,12 +38,13 @@ import functools
 import inspect
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from types import MethodType
 from typing import Any, ClassVar, Final, NamedTuple
 
 from .datastructures import MutableHeaders
 from .exceptions import ClientDisconnect, HTTPError, ResponseStateError
+from .middleware import Middleware, install_class_stack
 from .params import Problem, read_signature
 from .requests import HTTPRequest, RequestBody
 from .responses import (
@@ -85,7 +86,7 @@ HTTP_VERBS: Final = {
 }
 
 #: Assigning or deleting one of these on a view class rebuilds its VerbTable.
-_TABLE_ATTRIBUTES: Final = frozenset({*HTTP_VERBS.values(), "prepare", "dispatch"})
+_TABLE_ATTRIBUTES: Final = frozenset({*HTTP_VERBS.values(), "prepare", "dispatch", "on_response"})
 
 Verb = tuple[Callable[..., Awaitable[Any]], str]
 
@@ -105,6 +106,8 @@ class VerbTable(NamedTuple):
     #: The ``Allow`` header's value.
     allow: str
     has_prepare: bool
+    #: ``on_response()`` is overridden: every response start goes through it.
+    shapes_response: bool = False
 
 
 def _verb_entry(cls: type, attr: str) -> Verb | None:
@@ -143,9 +146,19 @@ def _verb_table(cls: Any) -> VerbTable:
             # A typed verb is called through the wrapper params.py made for it.
             typed = read_signature(verb[0])
             functions[method] = verb if typed.call is None else (typed.call, typed.first)
-    plain = not has_prepare and cls.dispatch is root.dispatch
+    shapes = cls.on_response is not root.on_response
+    # NOTE: a class with on_response() never takes the direct path: __call__ tells by that.
+    plain = not has_prepare and cls.dispatch is root.dispatch and not shapes
     allow = ", ".join(m for m in HTTP_VERBS if m in handlers)
-    return VerbTable(handlers, functions, functions if plain else {}, allow, has_prepare)
+    return VerbTable(handlers, functions, functions if plain else {}, allow, has_prepare, shapes)
+
+
+def _refuse_middleware(cls: type, name: str) -> None:
+    if name == "middleware":
+        raise AttributeError(
+            f"set {cls.__name__}.middleware in the class body (or a subclass's): "
+            "its stack is built once, when the class is made"
+        )
 
 
 class ViewClass(type):
@@ -153,7 +166,9 @@ class ViewClass(type):
 
     The table is built when the class is made and rebuilt, for the class and
     every subclass, when a verb, ``prepare`` or ``dispatch`` is assigned to or
-    deleted from it later; requests pay nothing for this.
+    deleted from it later; requests pay nothing for this. The class's
+    middleware stack is built once, with the class (see trane.middleware):
+    ``middleware`` is set in the class body, not assigned to later.
     """
 
     _verbs: VerbTable
@@ -163,13 +178,16 @@ class ViewClass(type):
         super().__init__(name, bases, namespace)
         cls._verbs = table = _verb_table(cls)
         cls._direct = table.direct
+        install_class_stack(cls)
 
     def __setattr__(cls, name: str, value: Any) -> None:
+        _refuse_middleware(cls, name)
         super().__setattr__(name, value)
         if name in _TABLE_ATTRIBUTES:
             cls._rebuild()
 
     def __delattr__(cls, name: str) -> None:
+        _refuse_middleware(cls, name)
         super().__delattr__(name)
         if name in _TABLE_ATTRIBUTES:
             cls._rebuild()
@@ -191,6 +209,10 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
 
     #: Show tracebacks in 500 responses (the Router's ``debug`` also does).
     debug: ClassVar[bool] = False
+    #: ASGI middleware around every request to this class (``trane.Middleware``,
+    #: the first outermost), inherited like any class attribute: a subclass
+    #: adds with ``middleware = [*Base.middleware, Middleware(X)]``.
+    middleware: ClassVar[Sequence[Middleware]] = ()
 
     _verbs: ClassVar[VerbTable]  # set by ViewClass
     # PERF: VerbTable.direct, one attribute load nearer (set by ViewClass).
@@ -260,6 +282,10 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
                         answered = True
                         return
                     status, headers, body = rendered
+                # ResponseStream.hook's call, for a start sent without a stream.
+                # PERF: the direct path stops at "direct is None" (+17 instructions).
+                if direct is None and self._verbs.shapes_response:
+                    status, headers = self._shape_response(status, headers)
                 try:
                     await send(
                         {"type": "http.response.start", "status": status, "headers": headers}
@@ -300,8 +326,38 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
         """
         out = self._response
         if out is None:
-            out = self._response = ResponseStream.for_scope(self._send, self.scope)
+            out = self._response = self._stream()
         return out
+
+    def _stream(self, extra: list[tuple[bytes, bytes]] | None = None) -> ResponseStream:
+        """A ``ResponseStream`` for this response, calling ``on_response()`` if overridden."""
+        hook = self._shape_response if self._verbs.shapes_response else None
+        return ResponseStream.for_scope(self._send, self.scope, extra, hook)
+
+    def on_response(self, status: int, headers: MutableHeaders) -> int | None:
+        """Called as every response this view sends starts; override to shape them all.
+
+        Sees the status and headers just before they go out (returned values,
+        streams, files, error pages, 405s and the automatic OPTIONS and HEAD
+        answers alike): change ``headers`` in place, return a new status or
+        None to keep it. Subclasses inherit it; a class that does not
+        override it pays nothing for it.
+        """
+        return None
+
+    def _shape_response(
+        self, status: int, raw: list[tuple[bytes, bytes]]
+    ) -> tuple[int, list[tuple[bytes, bytes]]]:
+        headers = MutableHeaders(list(raw))  # NOTE: a copy: a returned Response stays as it is
+        new = self.on_response(status, headers)
+        if new is not None:
+            if isinstance(new, bool) or not isinstance(new, int) or not 100 <= new <= 599:
+                raise ValueError(
+                    f"{type(self).__name__}.on_response() returned {new!r}: "
+                    "return an HTTP status (100-599) or None"
+                )
+            status = new
+        return status, headers.raw
 
     @property
     def response_started(self) -> bool:
@@ -480,7 +536,7 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
     async def _send_response(self, response: Response) -> None:
         """Send a returned ``Response``, with the view's headers on a copy of its own."""
         extra = self._response_headers.raw if self._response_headers else None
-        out = self._response = ResponseStream.for_scope(self._send, self.scope, extra)
+        out = self._response = self._stream(extra)
         await response(self.scope, self._receive_for(response), out)
 
     async def handle_error(self, exc: Exception) -> Response:
@@ -530,7 +586,7 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
             response = PlainTextResponse("Internal Server Error", status=500)
         if self.response_started:
             return
-        out = self._response = ResponseStream.for_scope(self._send, self.scope)
+        out = self._response = self._stream()
         with contextlib.suppress(ClientDisconnect):  # nobody is left to read the error page
             await response(self.scope, self._receive_for(response), out)
 

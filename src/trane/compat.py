@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from asgiref import compatibility
 
-from .types import ASGI2App, ASGI2Instance, ASGI3App, Scope
+from .types import ASGI2App, ASGI2Instance, ASGI3App, Receive, Scope, Send
 
 # asgiref ships no annotations; give its two functions their types once, here.
 is_double_callable: Callable[[Any], bool] = compatibility.is_double_callable
@@ -34,7 +34,10 @@ def as_asgi3(app: Any) -> ASGI3App:
         return cast(ASGI3App, app)
     # NOTE: asgiref's wrapper is a fresh function per call, already taking
     # (scope, receive, send) by position or keyword; we only dress it up.
-    asgi3: Any = double_to_single_callable(app)
+    # A trane object with middleware is an ASGI 3 stack inside: awaited
+    # directly, with no ASGI 2 instance per request (see trane.middleware).
+    stack = getattr(app, "_trane_asgi3", None)
+    asgi3: Any = double_to_single_callable(app) if stack is None else _awaiting(stack)
     functools.update_wrapper(asgi3, app, updated=())
     # NOTE: inspect.signature() follows __wrapped__ and would report the
     # wrapped object's (scope) instead of (scope, receive, send).
@@ -45,6 +48,15 @@ def as_asgi3(app: Any) -> ASGI3App:
     asgi3._asgi_single_callable = True
     asgi3._trane_asgi2 = app  # what a trane Mount unwraps it to
     return cast(ASGI3App, asgi3)
+
+
+def _awaiting(stack: ASGI3App) -> ASGI3App:
+    """A fresh function that awaits ``stack`` (dressed up by ``as_asgi3``)."""
+
+    async def asgi3(scope: Scope, receive: Receive, send: Send) -> None:
+        await stack(scope, receive, send)
+
+    return asgi3
 
 
 class _ASGI2Adapter:

@@ -90,6 +90,27 @@ class State:
         return f"State({self._data!r})"
 
 
+_SESSION_MIDDLEWARE = (
+    "a session middleware, e.g. Middleware(SessionMiddleware, secret_key=...) "
+    "from starlette.middleware.sessions (needs itsdangerous), or Channels' SessionMiddlewareStack"
+)
+_AUTH_MIDDLEWARE = (
+    "an authentication middleware, e.g. Middleware(AuthenticationMiddleware, backend=...) "
+    "from starlette.middleware.authentication, or Channels' AuthMiddlewareStack"
+)
+
+
+def _from_scope(scope: Scope, key: str, middleware: str) -> Any:
+    """``scope[key]``; if it is missing, a RuntimeError naming the middleware that sets it."""
+    try:
+        return scope[key]
+    except KeyError:
+        raise RuntimeError(
+            f"self.{key} needs {middleware} in front of this view "
+            f"(on the Router, the route or the class's middleware): scope has no {key!r}"
+        ) from None
+
+
 class HTTPConnection:
     """Scope accessors common to HTTP and WebSocket views."""
 
@@ -152,6 +173,28 @@ class HTTPConnection:
         if state is None:
             state = self.scope["state"] = {}
         return State(state)
+
+    # NOTE: _lazy (a non-data descriptor), not a property: a view may still set
+    # its own ``self.user = ...`` (in prepare(), say) and read that back.
+    @_lazy
+    def session(self) -> Any:
+        """``scope["session"]``, the session a session middleware put there.
+
+        A dict with Starlette's ``SessionMiddleware`` (changes are saved in its
+        signed cookie), a Django session with Channels' ``SessionMiddlewareStack``.
+        """
+        return _from_scope(self.scope, "session", _SESSION_MIDDLEWARE)
+
+    @_lazy
+    def user(self) -> Any:
+        """``scope["user"]``, as Starlette's ``AuthenticationMiddleware`` or
+        Channels' ``AuthMiddlewareStack`` set it."""
+        return _from_scope(self.scope, "user", _AUTH_MIDDLEWARE)
+
+    @_lazy
+    def auth(self) -> Any:
+        """``scope["auth"]``, the credentials Starlette's ``AuthenticationMiddleware`` sets."""
+        return _from_scope(self.scope, "auth", _AUTH_MIDDLEWARE)
 
     def url_for(self, name: str, /, **params: Any) -> str:
         """The path of the route called ``name`` (``"api:user"`` for mounts)."""

@@ -23,6 +23,11 @@ iterator as quietly as a client that left. A server that speaks ASGI spec 2.4
 raises ``OSError`` for a send to a gone client: the stream turns that into
 ``ClientDisconnect`` too.
 
+The stream may carry a ``hook`` (a view's ``on_response()``): called with
+the status and headers of the start message, just before it goes out, it
+returns the ones to send, so every response of a view can be shaped in one
+place. A stream without one pays a single test per start message.
+
 A ``Response`` is a plain object a view returns; it is also an ASGI 3 app,
 ``await response(scope, receive, send)``. Sent on its own it wraps ``send``
 in a ``ResponseStream`` itself, so the rules hold wherever it is sent. A view
@@ -87,6 +92,10 @@ _WHY: Final[dict[str, str]] = {
 }
 
 
+#: ``hook(status, headers)`` -> the status and headers to start the response with.
+StartHook = Callable[[int, list[tuple[bytes, bytes]]], tuple[int, list[tuple[bytes, bytes]]]]
+
+
 def _event(message: Message) -> str:
     """The transition-table name of ``message``."""
     kind = message["type"]
@@ -106,9 +115,19 @@ class ResponseStream:
 
     ``extra_headers`` (a view's own headers and cookies) are added to the
     start message's headers on a copy: a returned ``Response`` is never changed.
+    ``hook(status, headers)`` returns the status and headers to start with instead.
     """
 
-    __slots__ = ("_send", "extensions", "extra_headers", "head", "state", "status", "trailers")
+    __slots__ = (
+        "_send",
+        "extensions",
+        "extra_headers",
+        "head",
+        "hook",
+        "state",
+        "status",
+        "trailers",
+    )
 
     def __init__(
         self,
@@ -116,21 +135,28 @@ class ResponseStream:
         head: bool = False,
         extensions: Mapping[str, Any] | None = None,
         extra_headers: list[tuple[bytes, bytes]] | None = None,
+        hook: StartHook | None = None,
     ) -> None:
         self._send = send
         self.head = head
         self.extensions = extensions or {}
         self.extra_headers = extra_headers
+        self.hook = hook
         self.state: str = IDLE
         self.status = 0
         self.trailers = False
 
     @classmethod
     def for_scope(
-        cls, send: Send, scope: Scope, extra_headers: list[tuple[bytes, bytes]] | None = None
+        cls,
+        send: Send,
+        scope: Scope,
+        extra_headers: list[tuple[bytes, bytes]] | None = None,
+        hook: StartHook | None = None,
     ) -> ResponseStream:
         """A stream for the response to ``scope`` (its method, its extensions)."""
-        return cls(send, scope.get("method") == "HEAD", scope.get("extensions"), extra_headers)
+        head = scope.get("method") == "HEAD"
+        return cls(send, head, scope.get("extensions"), extra_headers, hook)
 
     @classmethod
     def sent(cls) -> ResponseStream:
@@ -154,10 +180,12 @@ class ResponseStream:
         """Send a whole response: start, then the body (none for HEAD), then nothing."""
         if self.state != IDLE:
             raise ResponseStateError(f"cannot send {_START} now: {_WHY[self.state]}")
-        self.state = DONE
-        self.status = status
         if self.extra_headers:
             headers = self._merged(headers)
+        if self.hook is not None:
+            status, headers = self.hook(status, headers)
+        self.state = DONE
+        self.status = status
         await self._out({"type": _START, "status": status, "headers": headers})
         await self._out({"type": _BODY, "body": b"" if self.head else body})
 
@@ -172,9 +200,16 @@ class ResponseStream:
             self._refuse(state, event, message)
             return  # the end of a HEAD response that is already complete
         if event == _START:
-            self.status = message["status"]
             if self.extra_headers:
                 message = {**message, "headers": self._merged(message["headers"])}
+            if self.hook is not None:
+                try:
+                    status, headers = self.hook(message["status"], message["headers"])
+                except BaseException:
+                    self.state = state  # nothing went out: an error page still may
+                    raise
+                message = {**message, "status": status, "headers": headers}
+            self.status = message["status"]
             if message.get("trailers", False):
                 self._check_offered("http.response.trailers")
                 self.trailers = True

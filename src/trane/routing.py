@@ -34,6 +34,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Mapping, Sequence
 from decimal import Decimal
+from types import MethodType
 from typing import Any, ClassVar, Final, Protocol, TypeVar, cast
 from urllib.parse import quote
 
@@ -41,11 +42,12 @@ from .applications import Application
 from .compat import as_asgi2, is_double_callable
 from .exceptions import HTTPError, NoMatch
 from .lifespan import Hook, Lifespan, LifespanContext
+from .middleware import asgi3_of, build_stack, checked, wrap
 from .openapi import build_document
 from .route_compiler import Walk, compile_walk
 from .route_matcher import Param, SegmentPattern, TailPattern
 from .scopes import unknown_scope
-from .types import ASGI2App, ASGI2Instance, Receive, Scope, Send
+from .types import ASGI2App, ASGI2Instance, ASGI3App, Receive, Scope, Send
 
 T = TypeVar("T")
 
@@ -290,12 +292,17 @@ class BaseRoute:
     #: The methods the route's class serves; None: any.
     methods: frozenset[str] | None = None
 
-    def __init__(self, path: str, app: Any, name: str | None = None) -> None:
+    def __init__(
+        self, path: str, app: Any, name: str | None = None, middleware: Sequence[Any] = ()
+    ) -> None:
         if not path.startswith("/"):
             raise ValueError(f"route paths must start with '/': {path!r}")
         self.path = path
         self.app = app
         self.name = name
+        #: What the router calls with the scope: ``app`` inside the route's
+        #: middleware (see trane.middleware), or ``app`` itself without any.
+        self.serve: ASGI2App = wrap(app, middleware)
         _, self.format, self.converters = _compile_fragment(path)
         self.segments, tail = _parse_segments(path)
         #: Matches what is left of the path after the segments; None: nothing may be.
@@ -388,39 +395,49 @@ class BaseRoute:
 
 
 class Route(BaseRoute):
-    """An HTTP route to an ``Application`` subclass (or any ASGI 2 app)."""
+    """An HTTP route to an ``Application`` subclass (or any ASGI 2 app).
+
+    ``middleware`` (a list of ``trane.Middleware``) wraps this route only.
+    """
 
     scope_types = frozenset({"http"})
 
-    def __init__(self, path: str, cls: Any, name: str | None = None) -> None:
-        super().__init__(path, _as_double_callable(cls), name)
+    def __init__(
+        self, path: str, cls: Any, name: str | None = None, *, middleware: Sequence[Any] = ()
+    ) -> None:
+        super().__init__(path, _as_double_callable(cls), name, middleware)
         allowed = getattr(cls, "allowed_methods", None)
         self.methods = allowed() if callable(allowed) else None
 
 
 class WebSocketRoute(BaseRoute):
-    """A WebSocket route to a ``WebSocketApplication`` subclass."""
+    """A WebSocket route to a ``WebSocketApplication`` subclass (``middleware``: as Route's)."""
 
     scope_types = frozenset({"websocket"})
 
-    def __init__(self, path: str, cls: Any, name: str | None = None) -> None:
-        super().__init__(path, _as_double_callable(cls), name)
+    def __init__(
+        self, path: str, cls: Any, name: str | None = None, *, middleware: Sequence[Any] = ()
+    ) -> None:
+        super().__init__(path, _as_double_callable(cls), name, middleware)
 
 
 class Mount(BaseRoute):
     """Everything under ``prefix`` goes to ``app``: a Router or any ASGI app.
 
     The child sees ``root_path`` extended by the prefix and ``path`` unchanged,
-    as the ASGI spec asks.
+    as the ASGI spec asks. ``middleware`` wraps what is served under the
+    prefix (a mounted router's lifespan is run by the parent, outside it).
     """
 
-    def __init__(self, prefix: str, app: Any, name: str | None = None) -> None:
+    def __init__(
+        self, prefix: str, app: Any, name: str | None = None, *, middleware: Sequence[Any] = ()
+    ) -> None:
         prefix = prefix.rstrip("/")
         if prefix and not prefix.startswith("/"):
             raise ValueError(f"mount prefixes must start with '/': {prefix!r}")
         if any(m.group(2) == "path" for m in _PARAM.finditer(prefix)):
             raise ValueError(f"a Mount prefix cannot take a path parameter: {prefix!r}")
-        super().__init__(prefix or "/", _as_double_callable(app), name)
+        super().__init__(prefix or "/", _as_double_callable(app), name, middleware)
         if not prefix:  # mounted at the root: every path is the remainder
             self.segments, self.format = [], ""
         tail = _parse_segments(prefix)[1] if prefix else ""
@@ -507,9 +524,19 @@ _PARTIAL: Final = Match.PARTIAL
 
 
 class Router:
-    """Routes scopes to views. Itself an ASGI 2 app: ``router(scope)``."""
+    """Routes scopes to views. Itself an ASGI 2 app: ``router(scope)``.
+
+    ``middleware`` (a list of ``trane.Middleware``, the first outermost) wraps
+    everything the router serves: lifespan, 404 and 405 answers too. The
+    stack is built here, once; ``router(scope)`` then returns the instance
+    that runs it (the router's class becomes a subclass whose ``__call__``
+    does that, so a router without middleware runs exactly as before).
+    """
 
     _asgi_double_callable = True
+    #: The middleware stack, an ASGI 3 app (None without middleware); ``as_asgi3``
+    #: and a parent router's ``Mount`` enter it directly.
+    _trane_asgi3: ASGI3App | None = None
 
     def __init__(
         self,
@@ -520,6 +547,8 @@ class Router:
         debug: bool = False,
         not_found: type[Application] = _NotFound,
         channel_layer: Any = None,
+        *,
+        middleware: Sequence[Any] = (),
     ) -> None:
         self.debug = debug
         self.not_found = not_found
@@ -544,6 +573,14 @@ class Router:
         self._walk_source = ""  # the compiled walk's source, to read when debugging
         for route in routes:
             self.add(route)
+        self.middleware = checked(middleware)
+        plain = _PLAIN.get(type(self), type(self))
+        if self.middleware:
+            self.__class__ = _with_stack(plain)
+            dispatch = MethodType(plain.__call__, self)  # the routing below, no stack
+            self._trane_asgi3 = build_stack(self.middleware, asgi3_of(dispatch))
+        elif plain is not type(self):  # a router with middleware's class, used again
+            self.__class__ = plain
 
     def add(self, route: BaseRoute) -> None:
         """Register one more route (after the ones already there)."""
@@ -689,7 +726,7 @@ class Router:
             if route is not None:
                 if outer:
                     scope["path_params"] = {**outer, **scope["path_params"]}
-                return route.app(scope)  # type: ignore[no-any-return]
+                return route.serve(scope)
         found = self.resolve(path or "/", scope)
         if found is None:
             return self.not_found(scope)
@@ -706,7 +743,7 @@ class Router:
             }
         else:
             scope["path_params"] = params
-        return route.app(scope)  # type: ignore[no-any-return]
+        return route.serve(scope)
 
     def openapi(
         self,
@@ -733,6 +770,27 @@ class Router:
             prefix = mount.url_path_for(own).rstrip("/")
             return prefix + mount.app.url_for(rest, **params)
         raise NoMatch(f"no route named {name!r}")
+
+
+#: Router classes -> their subclass for routers with middleware, and back.
+_LAYERED: dict[type[Router], type[Router]] = {}
+_PLAIN: dict[type[Router], type[Router]] = {}
+
+
+def _with_stack(cls: type[Router]) -> type[Router]:
+    """``cls`` with a ``__call__`` that runs the router's middleware (made once per class)."""
+    layered = _LAYERED.get(cls)
+    if layered is None:
+        namespace = {"__call__": _run_stack, "__module__": cls.__module__, "__doc__": cls.__doc__}
+        layered = _LAYERED[cls] = type(cls.__name__, (cls,), namespace)
+        layered.__qualname__ = cls.__qualname__
+        _PLAIN[layered] = cls
+    return layered
+
+
+def _run_stack(self: Router, scope: Scope) -> ASGI2Instance:
+    """``router(scope)`` of a router with middleware: the instance that runs its stack."""
+    return MethodType(self._trane_asgi3, scope)  # type: ignore[arg-type]  # set with the class
 
 
 __all__ = [

@@ -55,6 +55,7 @@ from .datastructures import encode_header
 from .exceptions import TraneError, WebSocketDisconnect
 from .layers import get_channel_layer
 from .lifespan import serve_trivial_lifespan
+from .middleware import Middleware, install_class_stack
 from .params import decode_message, message_decoder
 from .requests import HTTPConnection, _lazy
 from .responses import PlainTextResponse, ResponseStream
@@ -163,6 +164,11 @@ class WebSocketApplication(HTTPConnection):
     allowed_origins: ClassVar[Iterable[str] | None] = None
     #: Groups joined before ``connect()``; all groups are left on disconnect.
     groups: ClassVar[Sequence[str]] = ()
+    #: ASGI middleware around every connection to this class, the first
+    #: outermost; inherited (add with ``[*Base.middleware, Middleware(X)]``).
+    #: Set in the class body: the stack is built when the class is made.
+    #: (``as_asgi3(cls)`` and routes enter that stack directly.)
+    middleware: ClassVar[Sequence[Middleware]] = ()
 
     # Computed per class by __init_subclass__.
     _encoding: ClassVar[str | None] = None
@@ -221,6 +227,7 @@ class WebSocketApplication(HTTPConnection):
         cls._origins = (
             None if origins is None else frozenset(o.lower().rstrip("/") for o in origins)
         )
+        install_class_stack(cls)
 
     # -- the ASGI 2 contract ---------------------------------------------
 
