@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import itertools
 import os
 import re
 import time
@@ -12,10 +13,12 @@ from typing import Any
 
 import pytest
 from examples import files as example
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import trane
 from asgi import Result, make_scope, request
-from trane.files import content_disposition, parse_range
+from trane.files import MAX_RANGES, content_disposition, parse_range
 from trane.testing import TestClient
 from trane.types import Message
 
@@ -438,3 +441,64 @@ async def test_example_files_in_process() -> None:
         assert re.findall(r"id: (\d+)", resumed.text) == ["42", "43"]
         bad = await client.get("/clock", params={"interval": "soon"})
         assert bad.status_code == 400
+
+
+# -- parse_range against a model (RFC 9110 section 14.1.2) ---------------------
+
+_SPEC = st.one_of(
+    st.tuples(st.integers(0, 60), st.none() | st.integers(0, 60)),  # first-[last]
+    st.tuples(st.none(), st.integers(0, 60)),  # -suffix
+)
+
+
+def _model(specs: list[tuple[int | None, int | None]], size: int) -> list[tuple[int, int]] | None:
+    """The byte positions each spec selects, unioned: what a careful reader takes."""
+    chosen: set[int] = set()
+    for first, last in specs:
+        if first is not None and last is not None and last < first:
+            return None  # invalid: the header is ignored
+        if first is None:
+            assert last is not None
+            chosen.update(range(max(size - last, 0), size))
+        else:
+            chosen.update(range(first, size if last is None else min(last + 1, size)))
+    runs: list[tuple[int, int]] = []
+    for position in sorted(chosen):
+        if runs and runs[-1][1] == position:
+            runs[-1] = (runs[-1][0], position + 1)
+        else:
+            runs.append((position, position + 1))
+    return runs
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    specs=st.lists(_SPEC, min_size=1, max_size=6),
+    size=st.integers(0, 50),
+    spaces=st.sampled_from(["", " ", "  "]),
+)
+def test_parse_range_agrees_with_the_model(
+    specs: list[tuple[int | None, int | None]], size: int, spaces: str
+) -> None:
+    text = f",{spaces}".join(
+        f"{'' if first is None else first}-{'' if last is None else last}" for first, last in specs
+    )
+    got = parse_range(f"bytes={text}", size)
+    expected = _model(specs, size)
+
+    # Adjacent ranges may stay apart (both forms send the same bytes); compare bytes.
+    def positions(ranges: list[tuple[int, int]] | None) -> set[int] | None:
+        return None if ranges is None else {p for a, b in ranges for p in range(a, b)}
+
+    assert positions(got) == positions(expected)
+    if got:
+        assert all(0 <= a < b <= size for a, b in got)
+        assert all(b1 < a2 for (_, b1), (a2, _) in itertools.pairwise(got))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80), st.integers(0, 10**6))
+def test_parse_range_never_fails_on_any_header(header: str, size: int) -> None:
+    got = parse_range(header, size)
+    assert got is None or all(0 <= a < b <= size for a, b in got)
+    assert got is None or len(got) <= MAX_RANGES
