@@ -165,6 +165,16 @@ async def test_layer_group_members_get_their_own_copy() -> None:
     assert await layer.receive("b") == {"type": "x", "items": []}
 
 
+async def test_layer_group_members_get_their_own_copy_of_a_flat_message() -> None:
+    layer = InMemoryChannelLayer()
+    await layer.group_add("g", "a")
+    await layer.group_add("g", "b")
+    await layer.group_send("g", {"type": "x", "n": 1})
+    first = await layer.receive("a")
+    first["n"] = 2
+    assert await layer.receive("b") == {"type": "x", "n": 1}
+
+
 async def test_layer_group_send_skips_full_members() -> None:
     layer = InMemoryChannelLayer(capacity=1)
     await layer.group_add("g", "slow")
