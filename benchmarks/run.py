@@ -16,7 +16,7 @@ accepts connections, load the servers round-robin with wrk (or a small asyncio
 keep-alive load generator), restart them for each group of rounds and always
 kill them in a ``finally`` block.
 
-    python -m benchmarks.run                 # full run (~7 min on 2 cores)
+    python -m benchmarks.run                 # full run (~11 min on 2 cores)
     python -m benchmarks.run --quick         # smoke run (< 40 s)
     python -m benchmarks.run --cases hello,routes --chart benchmarks/ratios.png
     python -m benchmarks.run --markdown benchmarks/README.md
