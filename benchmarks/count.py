@@ -15,10 +15,14 @@ shutdown cancel out, what is left is one request.
   then stopped with SIGINT. The count is the server process's: uvicorn,
   httptools and the app.
 * default: the app called in-process, the way ``run.py``'s hello case calls it.
+* ``--fanout``: one in-process WebSocket group fan-out round (``fanout.py``)
+  with N and 5N ``group_send`` calls, trane's loop and Channels' consumer:
+  instructions per event delivered.
 
     python -m benchmarks.count                       # in-process, every app
     python -m benchmarks.count --server              # under uvicorn, every app
     python -m benchmarks.count --server --apps "trane Router (ASGI 2),raw ASGI 2 class"
+    python -m benchmarks.count --fanout --members 20 --requests 1000
 
 Needs valgrind and setarch (``apt-get install valgrind util-linux``); two
 measurements run at a time (2 cores). Not part of the test suite.
