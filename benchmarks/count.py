@@ -16,10 +16,14 @@ shutdown cancel out, what is left is one request.
   httptools and the app.
 * default: the app called in-process, the way ``run.py``'s hello case calls it
   (``--case json``, ``--case typed``: as its json and typed cases do).
+* ``--fanout``: one in-process WebSocket group fan-out round (``fanout.py``)
+  with N and 5N ``group_send`` calls, trane's loop and Channels' consumer:
+  instructions per event delivered.
 
     python -m benchmarks.count                       # in-process, every app
     python -m benchmarks.count --server              # under uvicorn, every app
     python -m benchmarks.count --server --apps "trane Router (ASGI 2),raw ASGI 2 class"
+    python -m benchmarks.count --fanout --members 20 --requests 1000
 
 Needs valgrind and setarch (``apt-get install valgrind util-linux``); two
 measurements run at a time (2 cores). Not part of the test suite.
@@ -146,6 +150,24 @@ async def loop(label: str, n: int, case: str = "hello") -> None:
     await entry.run(n, entry.scopes, entry.receive, run.send_nothing)
 
 
+def count_fanout(label: str, members: int, events: int) -> int:
+    command = [sys.executable, "-m", "benchmarks.count", "--fanout-loop", label, str(members)]
+    command.append(str(events))
+    done = subprocess.run(
+        callgrind(command), cwd=ROOT, env=environment(), capture_output=True, text=True
+    )
+    if done.returncode:
+        raise run.BenchmarkError(f"{label}: fan-out loop failed:\n{done.stderr[-2000:]}")
+    return collected(done.stderr)
+
+
+def per_event(label: str, members: int, events: int) -> float:
+    """Instructions per event delivered: ``events`` and ``5 * events`` group_sends."""
+    with ThreadPoolExecutor(2) as pool:
+        small, large = pool.map(lambda m: count_fanout(label, members, m), [events, 5 * events])
+    return (large - small) / (4 * events * members)
+
+
 def per_request(label: str, server: bool, n: int, case: str = "hello") -> float:
     def count(requests: int) -> int:
         if server:
@@ -168,15 +190,26 @@ def main(argv: list[str] | None = None) -> int:
         default="hello",
         help="in-process: hello (default), json or typed (the typed POST's apps)",
     )
+    parser.add_argument(
+        "--fanout",
+        action="store_true",
+        help="in-process WebSocket group fan-out: trane vs Channels' consumer, per event",
+    )
+    parser.add_argument("--members", type=int, default=100, help="--fanout: members (100)")
     parser.add_argument("--loop", nargs=2, metavar=("LABEL", "N"), help=argparse.SUPPRESS)
+    parser.add_argument("--fanout-loop", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.loop:
         asyncio.run(loop(args.loop[0], int(args.loop[1]), args.case))
         return 0
+    if args.fanout_loop:
+        return fanout_loop(*args.fanout_loop)
     missing = [tool for tool in ("valgrind", "setarch") if shutil.which(tool) is None]
     if missing:
         print(f"needs {' and '.join(missing)}: apt-get install valgrind util-linux")
         return 2
+    if args.fanout:
+        return fanout_main(args.members, args.requests // 10 or 1)
     known = case_labels(args.case) if not args.server else list(run.SERVED)
     labels = args.apps.split(",") if args.apps else known
     unknown = [label for label in labels if label not in known]
@@ -197,6 +230,34 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'app':24s} {'instr/req':>10s}   {baseline}'s count ÷ the app's")
     for label, value in counts.items():
         print(f"{label:24s} {value:10,.0f}   {counts[baseline] / value:.3f}x")
+    return 0
+
+
+def fanout_loop(label: str, members: str, events: str) -> int:
+    """The fan-out round ``count_fanout`` runs under callgrind (uvloop, as the runner)."""
+    sys.modules.setdefault("benchmarks.run", run)
+    from benchmarks import fanout
+
+    try:
+        import uvloop
+
+        uvloop.run(fanout.count_loop(label, int(members), int(events)))
+    except ImportError:
+        asyncio.run(fanout.count_loop(label, int(members), int(events)))
+    return 0
+
+
+def fanout_main(members: int, events: int) -> int:
+    from benchmarks.fanout import CHANNELS, TRANE
+
+    counts = {}
+    for label in (TRANE, CHANNELS):
+        counts[label] = per_event(label, members, events)
+        print(f"  {label}: {counts[label]:,.0f} instructions/event", flush=True)
+    print(f"\n== instructions per event delivered, in-process fan-out, {members} members ==")
+    print(f"{'connection loop':36s} {'instr/event':>11s}   {CHANNELS}'s count ÷ the loop's")
+    for label, value in counts.items():
+        print(f"{label:36s} {value:11,.0f}   {counts[CHANNELS] / value:.3f}x")
     return 0
 
 

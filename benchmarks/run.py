@@ -16,7 +16,7 @@ accepts connections, load the servers round-robin with wrk (or a small asyncio
 keep-alive load generator), restart them for each group of rounds and always
 kill them in a ``finally`` block.
 
-    python -m benchmarks.run                 # full run (~7 min on 2 cores)
+    python -m benchmarks.run                 # full run (~11 min on 2 cores)
     python -m benchmarks.run --quick         # smoke run (< 40 s)
     python -m benchmarks.run --cases hello,routes --chart benchmarks/ratios.png
     python -m benchmarks.run --markdown benchmarks/README.md
@@ -59,7 +59,19 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Runner = Callable[[int, list[Scope], Receive, Send], Awaitable[None]]
 
-CASES = ("hello", "json", "typed", "routes", "server", "body", "ws", "memory")
+CASES = (
+    "hello",
+    "json",
+    "typed",
+    "routes",
+    "server",
+    "body",
+    "ws",
+    "memory",
+    "fanout",
+    "fanout-server",
+    "fanout-redis",
+)
 ALIASES = {"inproc": ("hello", "json"), "all": CASES}
 
 TRANE2, TRANE3 = "trane Router (ASGI 2)", "trane as_asgi3"
@@ -97,6 +109,11 @@ class Config:
     server_warmup: float = 1.0  # seconds of load per server before the rounds
     ws_rounds: int = 9
     ws_seconds: float = 1.5
+    fanout_clients: int = 500  # in-process members
+    fanout_messages: int = 200  # group_send calls per round
+    fanout_rounds: int = 7
+    fanout_ws_clients: int = 200  # real websockets clients (server cases)
+    fanout_server_rounds: int = 5
     loadgen: str = "wrk"
 
     @classmethod
@@ -110,6 +127,10 @@ class Config:
             server_warmup=0.3,
             ws_rounds=1,
             ws_seconds=1.0,
+            fanout_clients=100,
+            fanout_rounds=1,
+            fanout_ws_clients=50,
+            fanout_server_rounds=1,
         )
 
 
@@ -978,6 +999,20 @@ async def case_ws(trane: Any, cfg: Config) -> list[Table]:
     return [table]
 
 
+async def fanout_case(name: str, trane: Any, cfg: Config) -> list[Table]:
+    """A case of ``benchmarks/fanout.py`` (imported only when it runs: it needs Channels)."""
+    if trane is None:
+        log("NOTE: trane is not usable; fan-out case skipped")
+        return []
+    # NOTE: run as `python -m benchmarks.run` this module is __main__; fanout
+    # imports it by name, and must get these classes, not a second copy.
+    sys.modules.setdefault("benchmarks.run", sys.modules[__name__])
+    from benchmarks import fanout
+
+    tables: list[Table] = await getattr(fanout, name)(trane, cfg)
+    return tables
+
+
 CASE_FUNCS: dict[str, Callable[[Any, Config], Awaitable[list[Table]]]] = {
     "hello": case_hello,
     "json": case_json,
@@ -987,6 +1022,9 @@ CASE_FUNCS: dict[str, Callable[[Any, Config], Awaitable[list[Table]]]] = {
     "body": case_body,
     "ws": case_ws,
     "memory": case_memory,
+    "fanout": lambda trane, cfg: fanout_case("case_fanout", trane, cfg),
+    "fanout-server": lambda trane, cfg: fanout_case("case_fanout_server", trane, cfg),
+    "fanout-redis": lambda trane, cfg: fanout_case("case_fanout_redis", trane, cfg),
 }
 
 

@@ -494,6 +494,131 @@ def test_layer_skips_a_waiter_of_a_closed_loop() -> None:
     assert asyncio.run(round_trip()) == {"type": "x"}
 
 
+async def test_layer_group_members_get_their_own_copy_of_a_flat_message() -> None:
+    layer = InMemoryChannelLayer()
+    await layer.group_add("g", "a")
+    await layer.group_add("g", "b")
+    await layer.group_send("g", {"type": "x", "n": 1})
+    first = await layer.receive("a")
+    first["n"] = 2
+    assert await layer.receive("b") == {"type": "x", "n": 1}
+
+
+# -- receive_ready() and notify(): how a WebSocket loop reads its channel -----
+
+
+async def test_layer_receive_ready_takes_what_is_queued_without_waiting() -> None:
+    layer = InMemoryChannelLayer()
+    assert layer.receive_ready("c", 10) == []  # an unknown channel: nothing
+    for n in range(3):
+        await layer.send("c", {"type": "x", "n": n})
+    assert [m["n"] for m in layer.receive_ready("c", 2)] == [0, 1]
+    assert [m["n"] for m in layer.receive_ready("c", 2)] == [2]
+    assert layer._channels == {}  # drained and not watched: forgotten
+    assert layer._backlog == set()
+    with pytest.raises(TypeError, match="channel name"):
+        layer.receive_ready("bad name", 1)
+
+
+async def test_layer_receive_ready_drops_expired_messages(clock: Clock) -> None:
+    layer = InMemoryChannelLayer(expiry=10, clock=clock)
+    await layer.send("c", {"type": "old"})
+    clock.now += 9.5
+    assert layer.receive_ready("other", 10) == []  # the sweep runs, "old" is not due yet
+    clock.now += 0.7  # due now, and the next sweep is not
+    assert layer.receive_ready("c", 10) == []
+    assert layer.expired == 1
+
+
+async def test_layer_notify_hands_the_next_message_to_the_watcher() -> None:
+    layer = InMemoryChannelLayer()
+    watcher: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    layer.notify("c", watcher)
+    assert set(layer._channels) == {"c"}  # watched: known
+    await layer.send("c", {"type": "x"})
+    assert watcher.result() == {"type": "x"}
+    assert layer.receive_ready("c", 10) == []  # handed, not queued
+    await layer.send("c", {"type": "y"})  # the watcher is done: this one queues
+    assert set(layer._channels) == {"c"}
+    layer.notify("c", None)  # stop: a channel with messages stays
+    assert layer.receive_ready("c", 10) == [{"type": "y"}]
+    assert layer._channels == {}
+    layer.notify("c", None)  # stopping an unknown channel does nothing
+    assert layer._channels == {}
+
+
+async def test_layer_notify_wakes_at_once_when_messages_wait() -> None:
+    layer = InMemoryChannelLayer()
+    await layer.send("c", {"type": "x"})
+    watcher: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    layer.notify("c", watcher)
+    assert watcher.done()
+    assert watcher.result() is None  # woken: take them with receive_ready()
+    assert layer.receive_ready("c", 10) == [{"type": "x"}]
+    layer.notify("c", None)
+    assert layer._channels == {}
+    with pytest.raises(TypeError, match="channel name"):
+        layer.notify("bad name", watcher)
+
+
+async def test_layer_notify_lets_a_waiting_receive_go_first() -> None:
+    layer = InMemoryChannelLayer()
+    receiving = asyncio.ensure_future(layer.receive("c"))
+    await asyncio.sleep(0)
+    watcher: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    layer.notify("c", watcher)
+    await layer.send("c", {"type": "first"})
+    await layer.send("c", {"type": "second"})
+    assert await receiving == {"type": "first"}
+    assert watcher.result() == {"type": "second"}
+
+
+async def test_layer_notify_a_new_watcher_replaces_the_last() -> None:
+    layer = InMemoryChannelLayer()
+    loop = asyncio.get_running_loop()
+    old: asyncio.Future[Any] = loop.create_future()
+    new: asyncio.Future[Any] = loop.create_future()
+    layer.notify("c", old)
+    layer.notify("c", new)
+    await layer.send("c", {"type": "x"})
+    assert not old.done()
+    assert new.result() == {"type": "x"}
+
+
+async def test_layer_flush_keeps_watched_channels() -> None:
+    layer = InMemoryChannelLayer()
+    watcher: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    layer.notify("c", watcher)
+    await layer.flush()
+    await layer.send("c", {"type": "after the flush"})
+    assert watcher.result() == {"type": "after the flush"}
+
+
+def test_layer_queues_for_a_watcher_of_a_closed_loop() -> None:
+    layer = InMemoryChannelLayer()
+    loop = asyncio.new_event_loop()
+    left: list[asyncio.Future[None]] = []
+
+    async def watch() -> None:
+        watcher: asyncio.Future[Any] = loop.create_future()
+        layer.notify("c", watcher)
+        left.append(asyncio.ensure_future(wait(watcher)))  # as a WebSocket loop would
+        await asyncio.sleep(0)
+
+    async def wait(watcher: asyncio.Future[Any]) -> None:
+        await watcher
+
+    loop.run_until_complete(watch())
+    loop.close()  # closed with its watcher still waiting
+
+    async def round_trip() -> Any:
+        await layer.send("c", {"type": "x"})
+        return layer.receive_ready("c", 10)
+
+    assert asyncio.run(round_trip()) == [{"type": "x"}]
+    assert layer._channels == {}  # the dead watcher was let go
+
+
 def test_channels_layer_is_the_one_django_settings_configure(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

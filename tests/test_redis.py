@@ -7,7 +7,9 @@ is served by two uvicorn processes pointed at the Redis, and a websockets
 client connects to each: a message sent through process A must reach the
 client of process B, and back, also after the connections sat idle past
 redis-py 8's default 5 s socket timeout, and after 200 connects and
-disconnects (redis-py 8's 100-connection pool cap).
+disconnects (redis-py 8's 100-connection pool cap). A group fan-out, its
+members split across two processes, reaches every client in order on both
+``RedisChannelLayer`` and ``RedisPubSubChannelLayer``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from servers import free_port, serve, stop, wait_for_port
 from test_layers_model import CAPACITY, Engine, check_layer
+from test_websocket_servers import ENV as SERVERS_ENV
+from test_websocket_servers import fan_out
 
 
 def find_redis_server() -> str | None:
@@ -229,3 +233,17 @@ async def test_redis_groups_outlive_idle_connections_and_churn(redis_url: str) -
         for server in (server_a, server_b):
             assert "Traceback" not in server.output(), server.output()
             assert "Error" not in server.output(), server.output()
+
+
+@pytest.mark.parametrize("layer", ["redis", "pubsub"])
+async def test_redis_fan_out_reaches_every_client_in_order(redis_url: str, layer: str) -> None:
+    """Two processes, the members split across them; the publisher is on the first."""
+    env = {**SERVERS_ENV, "TRANE_TEST_REDIS_URL": redis_url, "TRANE_TEST_LAYER": layer}
+    with (
+        serve("uvicorn", "test_websocket_servers:app", env=env) as server_a,
+        serve("uvicorn", "test_websocket_servers:app", env=env) as server_b,
+    ):
+        urls = [server_a.ws_url, server_b.ws_url]
+        await fan_out(urls, f"{server_a.ws_url}/pub", clients=20, events=50)
+        for server in (server_a, server_b):
+            assert "Traceback" not in server.output(), server.output()

@@ -6,11 +6,16 @@ except where a server cannot do what is asked: daphne has no
 ``websocket.http.response`` extension (a denial is a bare 403), sends no
 close reason, ignores accept headers, and closes with 1000 where a protocol
 code (1009, 1011...) was asked for (autobahn sends only 1000 and 3000-4999).
+A group fan-out reaches every client in order on each; tests/test_redis.py
+serves this app on channels_redis (``TRANE_TEST_REDIS_URL``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -95,6 +100,38 @@ class Guarded(trane.WebSocketApplication):
         await self.send_text(text)
 
 
+class Fan(trane.WebSocketApplication):
+    """A member of group "fan": each event's ``seq`` goes on to its client."""
+
+    groups = ["fan"]
+
+    async def fan_event(self, event: dict[str, Any]) -> None:
+        await self.send_json(event["seq"])
+
+
+class Publisher(trane.WebSocketApplication):
+    """The text ``"N"`` sends N events (seq 0 to N-1) to the group, then ``"sent"``."""
+
+    async def receive_text(self, text: str) -> None:
+        for seq in range(int(text)):
+            await self.group_send("fan", {"type": "fan.event", "seq": seq})
+        await self.send_text("sent")
+
+
+def channel_layer() -> Any:
+    """The process-wide in-memory layer, or channels_redis (tests/test_redis.py sets it)."""
+    url = os.environ.get("TRANE_TEST_REDIS_URL")
+    if url is None:
+        return None
+    if os.environ.get("TRANE_TEST_LAYER") == "pubsub":
+        from channels_redis.pubsub import RedisPubSubChannelLayer
+
+        return RedisPubSubChannelLayer(hosts=[url])
+    from channels_redis.core import RedisChannelLayer
+
+    return RedisChannelLayer(hosts=[url])
+
+
 class Stats(trane.Application):
     async def get(self) -> dict[str, int]:
         return dict(disconnects)
@@ -106,8 +143,11 @@ router = trane.Router(
         trane.WebSocketRoute("/ticker", Ticker),
         trane.WebSocketRoute("/rooms/{room}", Room),
         trane.WebSocketRoute("/guarded", Guarded),
+        trane.WebSocketRoute("/fan", Fan),
+        trane.WebSocketRoute("/pub", Publisher),
         trane.Route("/stats", Stats),
-    ]
+    ],
+    channel_layer=channel_layer(),
 )
 app = trane.as_asgi3(router)
 
@@ -268,4 +308,31 @@ async def test_ws_server_groups_between_connections(server: Server) -> None:
             await asyncio.wait_for(other.recv(), 0.2)
     for conn_id in ("g1", "g2", "g3"):
         assert await disconnects_of(server, conn_id) == 1
+    assert traceback_free(server), server.output()
+
+
+async def fan_out(members_at: list[str], publisher_at: str, clients: int, events: int) -> None:
+    """``clients`` members, spread over ``members_at``, each get all ``events`` in order."""
+    async with contextlib.AsyncExitStack() as stack:
+        members = [
+            await stack.enter_async_context(
+                connect(f"{members_at[i % len(members_at)]}/fan", open_timeout=10)
+            )
+            for i in range(clients)
+        ]
+        publisher = await stack.enter_async_context(connect(publisher_at, open_timeout=10))
+        await publisher.send(str(events))
+
+        async def heard(ws: ClientConnection) -> list[Any]:
+            return [json.loads(await recv(ws)) for _ in range(events)]
+
+        assert await asyncio.gather(*(heard(ws) for ws in members)) == [list(range(events))] * (
+            clients
+        )
+        assert await recv(publisher) == "sent"
+
+
+async def test_ws_server_fan_out_reaches_every_client_in_order(server: Server) -> None:
+    # NOTE: 50 events, below the layer's capacity (100): none can be dropped.
+    await fan_out([server.ws_url], f"{server.ws_url}/pub", clients=20, events=50)
     assert traceback_free(server), server.output()

@@ -7,7 +7,7 @@ import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import pytest
 from asgiref import testing
@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import trane
+from trane import websockets
 from trane.types import Message
 
 _ApplicationCommunicator: Any = testing.ApplicationCommunicator
@@ -222,6 +223,9 @@ class Misuse(trane.WebSocketApplication):
             elif text == "close-then-send":
                 await self.close()
                 await self.send_text("too late")
+            elif text == "close-then-send-json":
+                await self.close()
+                await self.send_json({"too": "late"})
             elif text == "send-int":
                 await self.send_text(42)  # type: ignore[arg-type]
         except Exception as exc:
@@ -527,6 +531,7 @@ async def test_websocket_send_and_receive_before_accept_are_errors() -> None:
         ("close-code", ValueError, "invalid WebSocket close code 1006"),
         ("close-reason", ValueError, "longer than 123 bytes"),
         ("close-then-send", trane.WebSocketStateError, "was closed with close()"),
+        ("close-then-send-json", trane.WebSocketStateError, "was closed with close()"),
         ("send-int", TypeError, "send_text() takes a str, got int"),
     ],
 )
@@ -536,7 +541,7 @@ async def test_websocket_order_errors_are_clear(mistake: str, error: type, text:
     await client.send_text(mistake)
     reply = await client.receive()  # the error's name, or the close frame
     assert reply["type"] == (
-        "websocket.close" if mistake == "close-then-send" else "websocket.send"
+        "websocket.close" if mistake.startswith("close-then-send") else "websocket.send"
     )
     (exc,) = events
     assert isinstance(exc, error)
@@ -679,14 +684,14 @@ async def test_websocket_cancellation_runs_disconnect_once() -> None:
         await asyncio.sleep(0)
     assert sent == [{"type": "websocket.accept", "subprotocol": None}]
     assert room._recv_task is not None
-    assert room._layer_task is not None
+    assert room._wakeup is not None  # the layer would hand an event to it
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 2)
     assert events == [("disconnect", 1006)]
     assert room.channel_layer._groups == {}
+    assert room.channel_layer._channels == {}  # no longer watched: forgotten
     assert room._recv_task is None
-    assert room._layer_task is None
 
 
 async def test_websocket_client_gone_before_connect() -> None:
@@ -902,6 +907,12 @@ _EVENT = ("send", "raise", "close")
 _STEP = ("text", "bytes", "big", "event", "stray-event", "pause", "disconnect", "connect")
 
 
+def _channels_layer() -> Any:
+    from channels.layers import InMemoryChannelLayer
+
+    return InMemoryChannelLayer()
+
+
 @dataclass
 class Plan:
     """What the app does in each hook, and what the server sends when."""
@@ -912,6 +923,7 @@ class Plan:
     events: list[str]
     disconnect_raises: bool
     uses_layer: bool
+    foreign: bool  # Channels' in-memory layer (read by a task), not trane's
     origins: bool  # allowed_origins is set
     origin_ok: bool
     extension: bool  # the server offers websocket.http.response
@@ -928,6 +940,7 @@ plans = st.builds(
     events=st.lists(st.sampled_from(_EVENT), min_size=1, max_size=3),
     disconnect_raises=st.booleans(),
     uses_layer=st.booleans(),
+    foreign=st.booleans(),
     origins=st.booleans(),
     origin_ok=st.booleans(),
     extension=st.booleans(),
@@ -1030,7 +1043,7 @@ async def _play(plan: Plan) -> tuple[list[int], list[Message], bool]:
             "extensions": {"websocket.http.response": {}} if plan.extension else {},
         }
     )
-    layer = trane.InMemoryChannelLayer()
+    layer = _channels_layer() if plan.foreign else trane.InMemoryChannelLayer()
     app.channel_layer = layer
     inbox: asyncio.Queue[Message] = asyncio.Queue()
     sent: list[Message] = []
@@ -1308,10 +1321,11 @@ async def test_websocket_event_and_disconnect_at_once_leave_nothing_unread() -> 
     conn = Direct(Asker)
     conn.app.channel_layer = layer = trane.InMemoryChannelLayer()
     await conn.start(CONNECT)
-    # Both sources are ready when the app next wakes: the client goes first, and
-    # the event that also arrived is dropped with the connection.
-    await layer.group_send("askers", {"type": "ask", "question": "still there?"})
+    # Both sources are ready when the app next wakes (group_send yields before it
+    # delivers, and the client's message is read meanwhile): the client goes
+    # first, and the event is dropped with the connection.
     conn.inbox.put_nowait({"type": "websocket.disconnect", "code": 1001})
+    await layer.group_send("askers", {"type": "ask", "question": "still there?"})
     await conn.finish()
     assert [m["type"] for m in conn.sent] == ["websocket.accept"]
     assert events == [("disconnect", 1001)]
@@ -1383,3 +1397,177 @@ async def test_websocket_group_discard_without_a_channel_does_nothing() -> None:
     app = trane.WebSocketApplication({"type": "websocket"})
     await app.group_discard("never-joined")
     assert app._channel is None
+
+
+# -- fan-out: every member gets every event, in order ------------------------
+
+
+class Fan(trane.WebSocketApplication):
+    """A member of group "fan" that passes each event's ``seq`` on."""
+
+    groups = ["fan"]
+
+    async def fan_event(self, event: dict[str, Any]) -> None:
+        await self.send_json(event["seq"])
+
+
+async def _settle_until(done: Any, turns: int = 10_000) -> None:
+    """Let the loop run until ``done()`` (bounded: a lost event fails, it does not hang)."""
+    for _ in range(turns):
+        if done():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("events were lost")
+
+
+@pytest.mark.parametrize("make_layer", [trane.InMemoryChannelLayer, _channels_layer])
+async def test_websocket_fan_out_reaches_every_member_in_order(make_layer: Any) -> None:
+    """trane's layer hands events to the loop; any other is read by one task (``_Reader``)."""
+    layer = make_layer()
+    members = [Direct(Fan) for _ in range(20)]
+    for member in members:
+        member.app.channel_layer = layer
+        await member.start(CONNECT)
+    # A burst, as fast as the layer takes it: Channels' layer does not yield
+    # between group_send calls, so its events pile up (100 is its capacity).
+    for seq in range(100):
+        await layer.group_send("fan", {"type": "fan.event", "seq": seq})
+    await _settle_until(lambda: all(len(m.sent) == 101 for m in members))
+    for member in members:
+        assert [m.get("text") for m in member.sent[1:]] == [str(seq) for seq in range(100)]
+        member.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    for member in members:
+        await member.finish()
+    if isinstance(layer, trane.InMemoryChannelLayer):
+        assert layer._channels == {}  # no channel left watched
+        assert layer._groups == {}
+
+
+class Interrupted(trane.WebSocketApplication):
+    """Records hooks; the event ``seq`` 0 and 1 wait for the test to let them finish."""
+
+    groups = ["fan"]
+    gates: ClassVar[dict[int, asyncio.Event]] = {}
+
+    async def fan_event(self, event: dict[str, Any]) -> None:
+        events.append(event["seq"])
+        gate = self.gates.get(event["seq"])
+        if gate is not None:
+            await gate.wait()
+
+    async def receive_text(self, text: str) -> None:
+        events.append(text)
+
+
+async def test_websocket_client_message_goes_between_the_events_of_a_burst() -> None:
+    conn = Direct(Interrupted)
+    conn.app.channel_layer = layer = trane.InMemoryChannelLayer()
+    Interrupted.gates = {0: asyncio.Event(), 1: asyncio.Event()}
+    await conn.start(CONNECT)
+    channel = conn.app.channel_name
+    await layer.send(channel, {"type": "fan.event", "seq": 0})
+    for seq in range(1, 6):  # queued while the handler of 0 waits
+        await layer.send(channel, {"type": "fan.event", "seq": seq})
+    Interrupted.gates[0].set()
+    await conn.settle()  # 1 to 5 taken in one go; 1 waits
+    conn.inbox.put_nowait({"type": "websocket.receive", "text": "client"})
+    await conn.settle()
+    Interrupted.gates[1].set()
+    await _settle_until(lambda: len(events) == 7)
+    assert events == [0, 1, "client", 2, 3, 4, 5]
+    conn.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    await conn.finish()
+
+
+async def test_websocket_foreign_layer_is_read_at_most_ahead_of_the_loop() -> None:
+    conn = Direct(Interrupted)
+    conn.app.channel_layer = layer = _channels_layer()
+    Interrupted.gates = {0: asyncio.Event()}
+    await conn.start(CONNECT)
+    channel = conn.app.channel_name
+    for seq in range(100):  # Channels' send() does not yield: a burst
+        await layer.send(channel, {"type": "fan.event", "seq": seq})
+    await conn.settle()
+    # 0 is in its handler; the reader took the next _AHEAD and waits for room.
+    reader = conn.app._source
+    assert isinstance(reader, websockets._Reader)
+    assert len(reader.events) == websockets._AHEAD
+    assert layer.channels[channel].qsize() == 100 - 1 - websockets._AHEAD
+    Interrupted.gates[0].set()
+    await _settle_until(lambda: len(events) == 100)
+    assert events == list(range(100))
+    conn.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    await conn.finish()
+
+
+class FailingLayer:
+    """A foreign layer (not trane's) whose ``receive()`` raises at the ``fail_at``-th call."""
+
+    def __init__(self, fail_at: int = 1) -> None:
+        from channels.layers import InMemoryChannelLayer
+
+        self.inner = InMemoryChannelLayer()
+        self.calls = 0
+        self.fail_at = fail_at
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def receive(self, channel: str) -> Any:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise ConnectionError("the layer went away")
+        return await self.inner.receive(channel)
+
+
+@pytest.mark.parametrize("fail_at", [1, 3])
+async def test_websocket_foreign_layer_failure_closes_1011_after_the_events_before(
+    fail_at: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    conn = Direct(Fan)
+    conn.app.channel_layer = layer = FailingLayer(fail_at)
+    await conn.start(CONNECT)
+    with caplog.at_level(logging.ERROR, logger="trane"):
+        for seq in range(fail_at - 1):  # read before the receive() that raises
+            await layer.send(conn.app.channel_name, {"type": "fan.event", "seq": seq})
+        await conn.finish()
+    assert [m.get("text") for m in conn.sent[1:fail_at]] == [str(n) for n in range(fail_at - 1)]
+    assert conn.sent[fail_at:] == [{"type": "websocket.close", "code": 1011, "reason": ""}]
+    assert "ConnectionError: the layer went away" in caplog.text
+
+
+class NoneLayer(FailingLayer):
+    """A foreign layer whose first ``receive()`` returns None, not an event."""
+
+    async def receive(self, channel: str) -> Any:
+        self.calls += 1
+        return None if self.calls == 1 else await self.inner.receive(channel)
+
+
+async def test_websocket_foreign_layer_none_event_is_logged_and_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    conn = Direct(Fan)
+    conn.app.channel_layer = layer = NoneLayer()
+    with caplog.at_level(logging.ERROR, logger="trane"):
+        await conn.start(CONNECT)
+        await layer.send(conn.app.channel_name, {"type": "fan.event", "seq": 1})
+        await conn.settle()
+    assert [m.get("text") for m in conn.sent[1:]] == ["1"]
+    assert "has no handler for channel layer event type None" in caplog.text
+    conn.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    await conn.finish()
+
+
+class Denied(Fan):
+    async def connect(self) -> None:
+        await self.close()
+
+
+async def test_websocket_foreign_layer_closed_before_the_loop_reads_nothing() -> None:
+    conn = Direct(Denied)
+    conn.app.channel_layer = layer = FailingLayer()
+    await conn.start(CONNECT)
+    await conn.finish()
+    assert [m["type"] for m in conn.sent] == ["websocket.close"]
+    assert layer.calls == 0  # the reader never started

@@ -37,7 +37,15 @@ again renews one) lets lapsed ones be dropped from its front.
   channel catches up.
 * Messages are copied on the way in, and must be made of what
   ``channels_redis`` can carry (dict, list, str, bytes, int, float, bool,
-  None): code that works in memory then works on Redis.
+  None): code that works in memory then works on Redis. Each group member
+  gets its own copy (``dict.copy()`` for a message of scalars only).
+* Beyond the Channels API, for trane's WebSocket loop, which waits for its
+  client and its channel at once with no task per message: ``notify(channel,
+  future)`` makes ``future`` the channel's watcher, handed the next message
+  as its result (after any waiting ``receive()``), or woken with ``None`` at
+  once if messages are queued; ``receive_ready(channel, limit)`` takes what is
+  queued without waiting. A watched channel is kept until
+  ``notify(channel, None)``.
 """
 
 from __future__ import annotations
@@ -135,11 +143,12 @@ _PATIENCE = 8
 
 
 class _Channel:
-    __slots__ = ("behind", "messages", "waiters")
+    __slots__ = ("behind", "messages", "waiters", "watcher")
 
     def __init__(self) -> None:
         self.messages: deque[tuple[float, dict[str, Any]]] = deque()
         self.waiters: deque[asyncio.Future[dict[str, Any]]] = deque()
+        self.watcher: asyncio.Future[Any] | None = None  # see notify()
         self.behind = False  # a group message was dropped since it was last empty
 
 
@@ -228,6 +237,57 @@ class InMemoryChannelLayer:
                 entry.waiters.remove(waiter)
             self._forget_if_idle(channel, entry)
 
+    # -- receiving without a task per message: trane's WebSocket loop ------
+
+    def receive_ready(self, channel: str, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` messages queued on ``channel``, oldest first, without waiting.
+
+        Not in the Channels API, like ``notify()``: with both, one task reads
+        a channel and something else (a WebSocket's client) at once, and
+        takes a burst in one go.
+        """
+        now = self._tick()
+        entry = self._channels.get(channel)
+        if entry is None:  # PERF: a known channel's name was checked when it was made
+            _check_name("channel", channel, _CHANNEL_NAME)
+            return []
+        messages = entry.messages
+        if not messages:
+            return []
+        if messages[0][0] <= now:
+            self._expire(channel, entry, now)
+        if len(messages) > limit:
+            return [messages.popleft()[1] for _ in range(limit)]
+        # PERF: most wakeups find one message
+        batch = [messages.popleft()[1]] if len(messages) == 1 else [m for _, m in messages]
+        messages.clear()
+        self._emptied(channel, entry)
+        if entry.watcher is None:
+            self._forget_if_idle(channel, entry)
+        return batch
+
+    def notify(self, channel: str, watcher: asyncio.Future[Any] | None) -> None:
+        """Hand the next message on ``channel`` to ``watcher`` (its result), or wake it.
+
+        If messages are queued already, ``watcher``'s result is ``None`` at once:
+        take them with ``receive_ready()``. A ``receive()`` waiting on the
+        channel still goes first, and a watcher something else completed
+        first gets nothing (messages queue as usual). A channel has one
+        watcher: a new call replaces the last, and a watched channel stays
+        known until ``notify(channel, None)``.
+        """
+        entry = self._channels.get(channel)
+        if entry is None:
+            if watcher is None:
+                return
+            _check_name("channel", channel, _CHANNEL_NAME)
+            entry = self._entry(channel, self._tick())
+        entry.watcher = watcher
+        if watcher is None:
+            self._forget_if_idle(channel, entry)
+        elif entry.messages:
+            watcher.set_result(None)
+
     def _entry(self, channel: str, now: float) -> _Channel:
         """The channel's state, up to date at ``now`` (made if need be)."""
         entry = self._channels.get(channel)
@@ -248,6 +308,7 @@ class InMemoryChannelLayer:
         return True
 
     def _hand(self, entry: _Channel, message: dict[str, Any]) -> bool:
+        """Give ``message`` to a waiting ``receive()``, else to the watcher; False: neither."""
         waiters = entry.waiters
         while waiters:
             waiter = waiters.popleft()
@@ -255,6 +316,14 @@ class InMemoryChannelLayer:
             if not waiter.done() and not waiter.get_loop().is_closed():
                 waiter.set_result(message)
                 return True
+        watcher = entry.watcher
+        if watcher is not None and not watcher.done():
+            try:
+                watcher.set_result(message)
+            except RuntimeError:  # NOTE: its loop has closed (an old test): nobody to wake
+                entry.watcher = None
+                return False
+            return True
         return False
 
     def _put_back(self, channel: str, message: dict[str, Any]) -> None:
@@ -283,7 +352,12 @@ class InMemoryChannelLayer:
         entry.behind = False
 
     def _forget_if_idle(self, channel: str, entry: _Channel) -> None:
-        if not entry.messages and not entry.waiters and self._channels.get(channel) is entry:
+        if (
+            not entry.messages
+            and not entry.waiters
+            and entry.watcher is None
+            and self._channels.get(channel) is entry
+        ):
             del self._channels[channel]
 
     def _tick(self) -> float:
@@ -349,31 +423,44 @@ class InMemoryChannelLayer:
         _check_name("group", group, _GROUP_NAME)
         _check_message(message)
         message = _copy(message)
+        # Each member gets its own copy, as it would from Redis. PERF: a message
+        # of scalars only (the usual event) is copied with dict.copy(), 0.3 us
+        # instead of 2.1 us for _copy() of a 3-key event.
+        flat = all(isinstance(value, _SCALARS) for value in message.values())
+        clone: Callable[[dict[str, Any]], dict[str, Any]] = dict.copy if flat else _copy
         await asyncio.sleep(0)  # NOTE: members drain between the sends of a burst
         now = self._tick()
         self._lapse(now)
         members = self._groups.get(group)
         if not members:
             return
-        full = [c for c in list(members) if not self._offer(group, c, message, now)]
+        full = [c for c in list(members) if not self._offer(group, c, message, clone, now)]
         for _ in range(_PATIENCE - 1):
             if not full:
                 return
             await asyncio.sleep(0)
             now = self._tick()
-            full = [c for c in full if not self._offer(group, c, message, now)]
+            full = [c for c in full if not self._offer(group, c, message, clone, now)]
         for channel in full:
             self._drop(channel)
 
-    def _offer(self, group: str, channel: str, message: dict[str, Any], now: float) -> bool:
-        """Deliver to one member; False if it is full (True if it left the group)."""
+    def _offer(
+        self,
+        group: str,
+        channel: str,
+        message: dict[str, Any],
+        clone: Callable[[dict[str, Any]], dict[str, Any]],
+        now: float,
+    ) -> bool:
+        """Deliver a copy to one member; False if it is full (True if it left the group)."""
         entry = self._entry(channel, now)
         members = self._groups.get(group)
         if members is None or channel not in members:
             self._forget_if_idle(channel, entry)
             return True
-        # Each member gets its own copy, as it would from Redis.
-        return self._put(channel, entry, _copy(message), now)
+        if not entry.waiters and len(entry.messages) >= self.capacity:
+            return False  # PERF: no copy for a member that cannot take it yet
+        return self._put(channel, entry, clone(message), now)
 
     def _drop(self, channel: str) -> None:
         self.dropped += 1
@@ -390,11 +477,13 @@ class InMemoryChannelLayer:
     # -- extensions ------------------------------------------------------
 
     async def flush(self) -> None:
-        """Forget every message and group (waiting receivers keep waiting)."""
+        """Forget every message and group (waiting receivers and watchers keep waiting)."""
         for entry in self._channels.values():
             entry.messages.clear()
             entry.behind = False
-        self._channels = {k: v for k, v in self._channels.items() if v.waiters}
+        self._channels = {
+            k: v for k, v in self._channels.items() if v.waiters or v.watcher is not None
+        }
         self._groups.clear()
         self._memberships.clear()
         self._joined.clear()

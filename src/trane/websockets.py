@@ -10,9 +10,18 @@ accepts by default), then loops until the connection is over:
 * without a channel the loop is a plain ``await receive()``: an idle
   connection costs its own task and nothing else;
 * with one (the class defines event handlers or ``groups``, or called
-  ``group_add``) it waits on two tasks, the next ASGI message and the next
-  layer event, handles whichever came first and keeps the other waiting.
-  One message is handled at a time, so hooks never run concurrently.
+  ``group_add``) it waits for either of two things through one future: the
+  next ASGI message, read by a task made for each, or the next layer event.
+  An ``InMemoryChannelLayer`` hands that event to the future itself
+  (``notify``), and when several wait the loop takes them all, up to
+  ``_AHEAD``, in one go (``receive_ready``): no task per event, one loop turn
+  per event at most. Any other layer is read by one task (``_Reader``) for
+  the connection's whole life, ``receive()`` after ``receive()``, at most
+  ``_AHEAD`` events ahead of the loop (the rest wait in the layer, where its
+  capacity applies). The loop runs every hook itself, one at a time, so
+  hooks never run concurrently: a client message first, so a disconnect is
+  never behind events, then the events in order, with a look at the client
+  between two.
 
 Client messages go to ``receive_text`` / ``receive_bytes`` / ``receive_json``
 per ``encoding`` (an annotated ``receive_json(self, data: Model)`` gets each
@@ -43,9 +52,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from typing import Any, ClassVar, Final, Literal
 
@@ -53,12 +62,12 @@ import msgspec
 
 from .datastructures import encode_header
 from .exceptions import TraneError, WebSocketDisconnect
-from .layers import get_channel_layer
+from .layers import InMemoryChannelLayer, get_channel_layer
 from .lifespan import serve_trivial_lifespan
 from .middleware import Middleware, install_class_stack
 from .params import decode_message, message_decoder
 from .requests import HTTPConnection, _lazy
-from .responses import PlainTextResponse, ResponseStream
+from .responses import PlainTextResponse, ResponseStream, json_dumps
 from .scopes import unknown_scope
 from .strictjson import parse_json
 from .types import Message, Receive, Send
@@ -104,6 +113,9 @@ _HOOK_ENCODING: Final[dict[str, Literal["text", "bytes", "json"]]] = {
     "receive_bytes": "bytes",
     "receive_json": "json",
 }
+
+#: Layer events a connection takes off the layer ahead of its handlers.
+_AHEAD: Final = 32
 
 # RFC 6455 section 7.4: the codes an endpoint may put in a close frame.
 _CLOSE_CODES: Final = frozenset({1000, 1001, 1002, 1003, *range(1007, 1015)})
@@ -185,7 +197,9 @@ class WebSocketApplication(HTTPConnection):
     _channel: str | None = None
     _joined: set[str] | None = None
     _recv_task: asyncio.Future[Message] | None = None
-    _layer_task: asyncio.Future[Any] | None = None
+    _events: deque[Any]  # layer events taken, not handled yet
+    _source: InMemoryChannelLayer | _Reader | None = None  # where events come from
+    _wakeup: asyncio.Future[Any] | None = None  # the loop waits on it: None or an event
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -279,25 +293,52 @@ class WebSocketApplication(HTTPConnection):
         return True
 
     async def _step(self) -> None:
-        """Handle the next client message or, if we have a channel, layer event."""
-        if self._channel is None:
+        """Handle the next client message; with a channel, serve it and the layer."""
+        channel = self._channel
+        if channel is None:
             await self._handle(await self._receive())
-            return
-        recv = self._recv_task
-        if recv is None:
-            recv = self._recv_task = asyncio.ensure_future(self._receive())
-        event = self._layer_task
-        if event is None:
-            layer = self.channel_layer
-            event = self._layer_task = asyncio.ensure_future(layer.receive(self._channel))
-        if not recv.done() and not event.done():
-            await asyncio.wait((recv, event), return_when=asyncio.FIRST_COMPLETED)
-        if recv.done():  # NOTE: client first, so a disconnect is never behind events
-            self._recv_task = None
-            await self._handle(recv.result())
         else:
-            self._layer_task = None
-            await self._dispatch(event.result())
+            await self._serve(channel)
+
+    async def _serve(self, channel: str) -> None:
+        """Client messages and layer events, one at a time, while connected."""
+        loop = asyncio.get_running_loop()
+        source = self._source
+        assert source is not None  # set with the channel
+        events = self._events
+        while self._state is CONNECTED:
+            recv = self._recv_task
+            if recv is None:
+                recv = self._recv_task = asyncio.ensure_future(self._receive())
+                recv.add_done_callback(self._wake)
+            if not events and not recv.done():
+                wakeup = self._wakeup = loop.create_future()
+                # PERF: the layer hands the next event to this loop itself, no
+                # task in between (one loop turn per event, not two), or wakes
+                # it at once if events wait already.
+                source.notify(channel, wakeup)
+                try:
+                    event = await wakeup
+                finally:
+                    self._wakeup = None
+                if event is not None:
+                    events.append(event)
+                else:
+                    events.extend(source.receive_ready(channel, _AHEAD))
+            if recv.done():  # NOTE: client first, so a disconnect is never behind events
+                self._recv_task = None
+                await self._handle(recv.result())
+            elif events:  # PERF: the rest of a burst runs without waiting again
+                event = events.popleft()
+                handler = self._handler(event)
+                if handler is not None:
+                    await handler(event)
+
+    def _wake(self, _: object = None) -> None:
+        """Wake the loop: the client's message is in."""
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
 
     async def _handle(self, message: Message) -> None:
         data = await self._read(message)
@@ -351,17 +392,19 @@ class WebSocketApplication(HTTPConnection):
             return None
         return data
 
-    async def _dispatch(self, event: Any) -> None:
+    def _handler(self, event: Any) -> Callable[[Any], Awaitable[None]] | None:
+        """The method for a layer event, by its type; None (logged) if there is none."""
         kind = event.get("type") if isinstance(event, dict) else None
         name = kind.replace(".", "_") if isinstance(kind, str) else ""
         if name in self._event_handlers:
-            await getattr(self, name)(event)
-        else:
-            logger.error(
-                "%s has no handler for channel layer event type %r; dropped it",
-                type(self).__name__,
-                kind,
-            )
+            handler: Callable[[Any], Awaitable[None]] = getattr(self, name)
+            return handler
+        logger.error(
+            "%s has no handler for channel layer event type %r; dropped it",
+            type(self).__name__,
+            kind,
+        )
+        return None
 
     async def _fail(self, exc: Exception) -> None:
         logger.error(
@@ -385,8 +428,12 @@ class WebSocketApplication(HTTPConnection):
         while this cleans up is held back until ``disconnect()`` has run.
         """
         cancelled: asyncio.CancelledError | None = None
-        pending = [t for t in (self._recv_task, self._layer_task) if t is not None]
-        self._recv_task = self._layer_task = None
+        source, reader = self._source, None
+        if source is not None and self._channel is not None:
+            source.notify(self._channel, None)
+            reader = source.task if isinstance(source, _Reader) else None
+        pending = [t for t in (self._recv_task, reader) if t is not None]
+        self._recv_task = None
         for task in pending:
             task.cancel()
             task.add_done_callback(_retrieve)
@@ -546,12 +593,19 @@ class WebSocketApplication(HTTPConnection):
         await self._emit({"type": "websocket.send", "bytes": bytes(data)})
 
     async def send_json(self, data: Any, binary: bool = False) -> None:
-        """Send ``data`` as compact JSON, in a text (or binary) message."""
-        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        """Send ``data`` as compact JSON, in a text (or binary) message.
+
+        NaN, infinities and lone surrogates raise ``ValueError``.
+        """
+        # PERF: json_dumps reuses one encoder; json.dumps() with options builds
+        # one per call (4.1 -> 1.6 us per send_json of a 2-key dict).
+        payload = json_dumps(data)
         if binary:
-            await self.send_bytes(text.encode("utf-8"))
-        else:
-            await self.send_text(text)
+            await self.send_bytes(payload)
+            return
+        if self._state is not CONNECTED:
+            self._advance("send")
+        await self._emit({"type": "websocket.send", "text": payload.decode("utf-8")})
 
     # -- receiving imperatively --------------------------------------------
 
@@ -600,7 +654,10 @@ class WebSocketApplication(HTTPConnection):
     async def _open_channel(self) -> str:
         channel = self._channel
         if channel is None:
-            channel = self._channel = await self.channel_layer.new_channel()
+            layer = self.channel_layer
+            channel = self._channel = await layer.new_channel()
+            self._events = deque()
+            self._source = layer if isinstance(layer, InMemoryChannelLayer) else _Reader(layer)
         return channel
 
     async def group_add(self, group: str) -> None:
@@ -637,6 +694,74 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
     """Read a finished task's outcome, so that asyncio never logs it as lost."""
     if not task.cancelled():
         task.exception()
+
+
+class _Reader:
+    """``notify()`` and ``receive_ready()`` over any Channels layer, for the loop.
+
+    ``InMemoryChannelLayer`` offers both itself. For another layer one task,
+    started by the first ``notify()``, calls ``receive()`` again and again for
+    the connection's whole life: it hands each event to the waiting loop, or
+    queues it while the loop is busy, and pauses while ``_AHEAD`` are queued
+    (the rest wait in the layer, where its capacity applies). If the layer
+    raises, the loop is woken and its next ``notify()`` raises the same.
+    ``notify(channel, None)`` cancels the task.
+    """
+
+    __slots__ = ("events", "layer", "room", "task", "watcher")
+
+    def __init__(self, layer: Any) -> None:
+        self.layer = layer
+        self.events: deque[Any] = deque()
+        self.watcher: asyncio.Future[Any] | None = None
+        self.room: asyncio.Future[None] | None = None  # the task waits on it
+        self.task: asyncio.Future[None] | None = None
+
+    def notify(self, channel: str, watcher: asyncio.Future[Any] | None) -> None:
+        self.watcher = watcher
+        task = self.task
+        if watcher is None:
+            if task is not None:
+                task.cancel()
+        elif task is None:
+            task = self.task = asyncio.ensure_future(self._read(channel))
+            task.add_done_callback(self._ended)
+        elif self.events:
+            watcher.set_result(None)
+        elif task.done():
+            task.result()  # raise what ended it, once the events before are handled
+
+    def receive_ready(self, channel: str, limit: int) -> list[Any]:
+        events = self.events
+        batch = [events.popleft() for _ in range(min(limit, len(events)))]
+        room = self.room
+        if room is not None and not events:
+            self.room = None
+            room.set_result(None)
+        return batch
+
+    async def _read(self, channel: str) -> None:
+        receive = self.layer.receive
+        events = self.events
+        loop = asyncio.get_running_loop()
+        while True:
+            if len(events) >= _AHEAD:
+                room = self.room = loop.create_future()
+                await room
+            event = await receive(channel)
+            watcher = self.watcher
+            if watcher is None or watcher.done():
+                events.append(event)
+            elif event is not None:  # NOTE: a waiting watcher means no event is queued
+                watcher.set_result(event)
+            else:  # a result of None means "look": the loop logs and drops it from there
+                events.append(event)
+                watcher.set_result(None)
+
+    def _ended(self, _: object) -> None:
+        watcher = self.watcher
+        if watcher is not None and not watcher.done():
+            watcher.set_result(None)
 
 
 #: The answer to a plain HTTP request for a WebSocket endpoint.
