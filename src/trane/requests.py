@@ -3,7 +3,7 @@
 How this works
 --------------
 ``HTTPConnection`` is a mixin over ``self.scope``: every property is computed
-on first access and cached on the instance (``_lazy``), so a view that reads
+on first access and cached on the instance (``lazy``), so a view that reads
 nothing pays nothing. ``HTTPRequest`` adds the body: ``body()``, ``json()``,
 ``form()`` and ``stream()``, counting the bytes actually received against
 ``max_body_size``.
@@ -38,7 +38,7 @@ from .types import Message, Receive, Scope
 T = TypeVar("T")
 
 
-class _lazy(Generic[T]):
+class lazy(Generic[T]):
     """A cached property without ``functools.cached_property``'s lock (3.11)."""
 
     def __init__(self, compute: Callable[[Any], T]) -> None:
@@ -50,10 +50,10 @@ class _lazy(Generic[T]):
         self.name = name
 
     @overload
-    def __get__(self, obj: None, owner: type) -> _lazy[T]: ...
+    def __get__(self, obj: None, owner: type) -> lazy[T]: ...
     @overload
     def __get__(self, obj: object, owner: type) -> T: ...
-    def __get__(self, obj: object | None, owner: type) -> T | _lazy[T]:
+    def __get__(self, obj: object | None, owner: type) -> T | lazy[T]:
         if obj is None:
             return self
         value = obj.__dict__[self.name] = self.compute(obj)
@@ -130,7 +130,7 @@ class HTTPConnection:
     def path(self) -> str:
         return self.scope["path"]  # type: ignore[no-any-return]
 
-    @_lazy
+    @lazy
     def params(self) -> dict[str, Any]:
         """Converted path parameters (or Channels' ``url_route`` kwargs)."""
         scope = self.scope
@@ -139,15 +139,15 @@ class HTTPConnection:
             params = scope.get("url_route", {}).get("kwargs", {})
         return params  # type: ignore[no-any-return]
 
-    @_lazy
+    @lazy
     def headers(self) -> Headers:
         return Headers(self.scope.get("headers", []))
 
-    @_lazy
+    @lazy
     def query(self) -> QueryParams:
         return QueryParams(self.scope.get("query_string", b""))
 
-    @_lazy
+    @lazy
     def cookies(self) -> dict[str, str]:
         return parse_cookies("; ".join(self.headers.getlist("cookie")))
 
@@ -156,7 +156,7 @@ class HTTPConnection:
         client = self.scope.get("client")
         return (client[0], client[1]) if client else None
 
-    @_lazy
+    @lazy
     def url(self) -> URL:
         allowed = self.allowed_hosts
         if allowed is not None:
@@ -167,16 +167,16 @@ class HTTPConnection:
                     raise HTTPError(400, "Invalid Host header")
         return URL.from_scope(self.scope)
 
-    @_lazy
+    @lazy
     def state(self) -> State:
         state = self.scope.get("state")
         if state is None:
             state = self.scope["state"] = {}
         return State(state)
 
-    # NOTE: _lazy (a non-data descriptor), not a property: a view may still set
+    # NOTE: lazy (a non-data descriptor), not a property: a view may still set
     # its own ``self.user = ...`` (in prepare(), say) and read that back.
-    @_lazy
+    @lazy
     def session(self) -> Any:
         """``scope["session"]``, the session a session middleware put there.
 
@@ -185,13 +185,13 @@ class HTTPConnection:
         """
         return _from_scope(self.scope, "session", _SESSION_MIDDLEWARE)
 
-    @_lazy
+    @lazy
     def user(self) -> Any:
         """``scope["user"]``, as Starlette's ``AuthenticationMiddleware`` or
         Channels' ``AuthMiddlewareStack`` set it."""
         return _from_scope(self.scope, "user", _AUTH_MIDDLEWARE)
 
-    @_lazy
+    @lazy
     def auth(self) -> Any:
         """``scope["auth"]``, the credentials Starlette's ``AuthenticationMiddleware`` sets."""
         return _from_scope(self.scope, "auth", _AUTH_MIDDLEWARE)

@@ -66,7 +66,7 @@ from .layers import InMemoryChannelLayer, get_channel_layer
 from .lifespan import serve_trivial_lifespan
 from .middleware import Middleware, install_class_stack
 from .params import decode_message, message_decoder
-from .requests import HTTPConnection, _lazy
+from .requests import HTTPConnection, lazy
 from .responses import PlainTextResponse, ResponseStream, json_dumps
 from .scopes import unknown_scope
 from .strictjson import parse_json
@@ -636,7 +636,7 @@ class WebSocketApplication(HTTPConnection):
 
     # -- the channel layer -------------------------------------------------
 
-    @_lazy
+    @lazy
     def channel_layer(self) -> Any:
         """The layer: ``Router(channel_layer=...)``, Channels' or in-memory."""
         return get_channel_layer(self.scope)
