@@ -33,7 +33,7 @@ import asyncio
 import os
 import re
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any, Final, NamedTuple
 from urllib.parse import unquote_to_bytes
 
@@ -43,6 +43,7 @@ from python_multipart.multipart import MultipartState
 
 from .datastructures import Headers, MultiDict
 from .exceptions import HTTPError
+from .threads import in_thread
 
 #: Bytes of an upload kept in memory before it is spooled to a temporary file.
 SPOOL_SIZE: Final = 1024 * 1024
@@ -103,7 +104,7 @@ class UploadFile:
         if self.in_memory and self.file.tell() + size <= self._spool_size:
             self.file.writelines(chunks)
         else:
-            await _in_thread(self._spill, chunks, size)
+            await in_thread(self._spill, chunks, size)
         self.size = max(self.size, self.file.tell())
 
     def _spill(self, chunks: list[bytes], size: int) -> None:
@@ -147,21 +148,6 @@ class UploadFile:
             f"UploadFile(filename={self.filename!r}, size={self.size!r}, "
             f"content_type={self.content_type!r})"
         )
-
-
-async def _in_thread(func: Callable[..., None], *args: Any) -> None:
-    """``await asyncio.to_thread(func, *args)``, but a cancelled caller waits for the thread.
-
-    NOTE: a thread cannot be stopped; a write left running past a cancelled
-    request would race the close of its file (and the reuse of its file
-    descriptor) that comes next.
-    """
-    done = asyncio.ensure_future(asyncio.to_thread(func, *args))
-    try:
-        await asyncio.shield(done)
-    except asyncio.CancelledError:
-        await asyncio.wait((done,))
-        raise
 
 
 def safe_filename(name: str) -> str:
