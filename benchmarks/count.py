@@ -11,16 +11,17 @@ shutdown cancel out, what is left is one request.
 
 * ``--server``: the app under uvicorn (httptools, uvloop, one worker, as in
   ``run.py``'s server case) on a free 127.0.0.1 port, sent N keep-alive
-  ``GET /hello/world`` requests one after another by a plain socket client,
-  then stopped with SIGINT. The count is the server process's: uvicorn,
-  httptools and the app.
-* default: the app called in-process, the way ``run.py``'s hello case calls it
-  (``--case json``, ``--case typed``: as its json and typed cases do).
+  ``GET /hello/world`` requests (``--case post``: ``POST /post``) one after
+  another by a plain socket client, then stopped with SIGINT. The count is
+  the server process's: uvicorn, httptools and the app.
+* default: the app called in-process, the way ``run.py``'s hello, json, post
+  and typed cases call it (``--case``).
 * ``--fanout``: one in-process WebSocket group fan-out round (``fanout.py``)
   with N and 5N ``group_send`` calls, trane's loop and Channels' consumer:
   instructions per event delivered.
 
     python -m benchmarks.count                       # in-process, every app
+    python -m benchmarks.count --case post           # in-process POST of 300 B of JSON
     python -m benchmarks.count --server              # under uvicorn, every app
     python -m benchmarks.count --server --apps "trane Router (ASGI 2),raw ASGI 2 class"
     python -m benchmarks.count --fanout --members 20 --requests 1000
@@ -43,6 +44,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python benchmarks/count.py`
@@ -50,9 +52,11 @@ if str(ROOT) not in sys.path:  # `python benchmarks/count.py`
 
 from benchmarks import run  # noqa: E402
 
-BASELINES = {"server": run.RAW2, "inproc": run.FALCON}
-REQUEST = b"GET /hello/world HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+#: What the hello case answers.
 BODY = b"Hello, world!"
+BASELINES = {"server": run.RAW2, "inproc": run.FALCON}
+#: What ``--server`` sends for each ``--case`` (hello and json: GET /hello/world).
+SERVER_LOADS = {"hello": run.Load("/hello/world"), "post": run.POST_LOAD}
 
 
 def callgrind(command: list[str]) -> list[str]:
@@ -75,8 +79,8 @@ def environment() -> dict[str, str]:
     return {**run.app_environment(), "PYTHONHASHSEED": "0"}
 
 
-async def send_requests(port: int, n: int, timeout: float = 300.0) -> None:
-    """``n`` keep-alive GETs, one after another, each answered (200, the body) before the next."""
+async def send_requests(port: int, n: int, load: run.Load, timeout: float = 300.0) -> None:
+    """``n`` keep-alive requests, one after another, each answered right before the next."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -86,23 +90,24 @@ async def send_requests(port: int, n: int, timeout: float = 300.0) -> None:
             if time.monotonic() > deadline:
                 raise run.BenchmarkError(f"nothing listening on port {port}") from None
             await asyncio.sleep(0.2)
+    request = load.request(port)
     try:
         for _ in range(n):
-            writer.write(REQUEST)
+            writer.write(request)
             answer = await asyncio.wait_for(run.read_response(reader), timeout)
-            if answer != (200, BODY):
+            if not load.answered_right(*answer):
                 raise run.BenchmarkError(f"port {port} answered {answer!r}")
     finally:
         writer.close()
 
 
-def count_server(target: str, interface: str, n: int) -> int:
+def count_server(target: str, interface: str, n: int, case: str = "hello") -> int:
     port = run.free_port()
     command = callgrind(run.uvicorn_command(target, interface, port))
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=environment(), stdout=log, stderr=log)
         try:
-            asyncio.run(send_requests(port, n))
+            asyncio.run(send_requests(port, n, SERVER_LOADS.get(case, SERVER_LOADS["hello"])))
         finally:
             proc.send_signal(signal.SIGINT)
             try:
@@ -126,7 +131,12 @@ def count_inproc(label: str, n: int, case: str = "hello") -> int:
 
 #: In-process cases: the route prefix and the answer each app must give
 #: (``typed``: the POST of benchmarks/apps/typed_post.py, its own apps).
-CASES: dict[str, bytes | dict[str, str]] = {"hello": BODY, "json": {"hello": "world"}, "typed": {}}
+CASES: dict[str, bytes | dict[str, Any]] = {
+    "hello": BODY,
+    "json": {"hello": "world"},
+    "post": run.POST_ANSWER,
+    "typed": {},
+}
 
 
 def case_labels(case: str) -> list[str]:
@@ -171,7 +181,7 @@ def per_event(label: str, members: int, events: int) -> float:
 def per_request(label: str, server: bool, n: int, case: str = "hello") -> float:
     def count(requests: int) -> int:
         if server:
-            return count_server(*run.SERVED[label], requests)
+            return count_server(*run.SERVED[label], requests, case)
         return count_inproc(label, requests, case)
 
     with ThreadPoolExecutor(2) as pool:
@@ -188,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         "--case",
         choices=sorted(CASES),
         default="hello",
-        help="in-process: hello (default), json or typed (the typed POST's apps)",
+        help="hello (default), json, post or typed (the typed POST's apps); --server: hello, post",
     )
     parser.add_argument(
         "--fanout",
@@ -224,8 +234,12 @@ def main(argv: list[str] | None = None) -> int:
         counts[label] = per_request(label, args.server, args.requests, args.case)
         print(f"  {label}: {counts[label]:,.0f} instructions/request", flush=True)
     where = "under uvicorn (server process)" if args.server else "in-process"
-    path = "/hello/world" if args.server else f"/{args.case}/world"
-    request = "POST /items" if args.case == "typed" else f"GET {path}"
+    if args.case == "post":
+        request = "POST /post (300 B JSON)"
+    elif args.case == "typed":
+        request = "POST /items"
+    else:
+        request = "GET /hello/world" if args.server else f"GET /{args.case}/world"
     print(f"\n== instructions per {request}, {where}, N={args.requests} ==")
     print(f"{'app':24s} {'instr/req':>10s}   {baseline}'s count ÷ the app's")
     for label, value in counts.items():

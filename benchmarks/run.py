@@ -29,9 +29,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import hashlib
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import socket
@@ -52,6 +54,7 @@ if str(ROOT) not in sys.path:  # `python benchmarks/run.py`
     sys.path.insert(0, str(ROOT))
 
 import benchmarks.apps  # noqa: E402  (makes `import trane` work from src/)
+from benchmarks.apps import POST_BODY, post_answer, upload_answer  # noqa: E402
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -63,16 +66,21 @@ CASES = (
     "hello",
     "json",
     "typed",
+    "post",
     "routes",
     "server",
+    "post-server",
     "body",
+    "upload",
+    "files",
     "ws",
     "memory",
     "fanout",
     "fanout-server",
     "fanout-redis",
 )
-ALIASES = {"inproc": ("hello", "json"), "all": CASES}
+ALIASES = {"inproc": ("hello", "json", "post"), "io": ("post", "post-server", "upload", "files")}
+ALIASES["all"] = CASES
 
 TRANE2, TRANE3 = "trane Router (ASGI 2)", "trane as_asgi3"
 RAW3, RAW2 = "raw ASGI 3 function", "raw ASGI 2 class"
@@ -215,6 +223,21 @@ async def send_nothing(message: Message) -> None:
     return None
 
 
+#: The request headers of ``POST /post`` besides http_scope's host, user-agent, accept.
+POST_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"content-length", b"%d" % len(POST_BODY)),
+    (b"accept-encoding", b"gzip, deflate"),
+    (b"connection", b"keep-alive"),
+]
+POST_ANSWER = post_answer(json.loads(POST_BODY))
+
+
+async def receive_post() -> Message:
+    """The 300-byte JSON body of ``POST /post`` in one message, as servers give it."""
+    return {"type": "http.request", "body": POST_BODY, "more_body": False}
+
+
 class Recorder:
     """A send() that keeps the status and body, for the correctness check."""
 
@@ -310,8 +333,9 @@ def paired_ratio(values: list[float], base: list[float]) -> float:
 
 
 async def framework_entries(
-    trane: Any, prefix: str, expected: bytes | dict[str, str]
+    trane: Any, prefix: str, expected: bytes | dict[str, Any]
 ) -> list[Entry]:
+    """One entry per framework for ``GET /{prefix}/world`` (``post``: ``POST /post``)."""
     from benchmarks.apps import (
         blacksheep_app,
         falcon_app,
@@ -323,23 +347,24 @@ async def framework_entries(
 
     await blacksheep_app.app.start()  # type: ignore[no-untyped-call]  # idempotent; needed first
     scopes = [http_scope(f"/{prefix}/world")]
-    entries = []
+    receive = receive_empty
+    if prefix == "post":
+        scopes = [http_scope("/post", "POST", POST_HEADERS)]
+        receive = receive_post
+    apps: list[tuple[str, Runner]] = []
     if trane is not None:
         from benchmarks.apps import trane_app
 
-        entries += [
-            Entry(TRANE2, asgi2_runner(trane_app.router), scopes, expected),
-            Entry(TRANE3, asgi3_runner(trane_app.app3), scopes, expected),
-        ]
-    entries += [
-        Entry(RAW3, asgi3_runner(raw_asgi3.app), scopes, expected),
-        Entry(RAW2, asgi2_runner(raw_asgi2.app), scopes, expected),
-        Entry(FALCON, asgi3_runner(falcon_app.app), scopes, expected),
-        Entry(STAR_FN, asgi3_runner(starlette_func.app), scopes, expected),
-        Entry(STAR_CLS, asgi3_runner(starlette_class.app), scopes, expected),
-        Entry(BLACKSHEEP, asgi3_runner(blacksheep_app.app), scopes, expected),
+        apps += [(TRANE2, asgi2_runner(trane_app.router)), (TRANE3, asgi3_runner(trane_app.app3))]
+    apps += [
+        (RAW3, asgi3_runner(raw_asgi3.app)),
+        (RAW2, asgi2_runner(raw_asgi2.app)),
+        (FALCON, asgi3_runner(falcon_app.app)),
+        (STAR_FN, asgi3_runner(starlette_func.app)),
+        (STAR_CLS, asgi3_runner(starlette_class.app)),
+        (BLACKSHEEP, asgi3_runner(blacksheep_app.app)),
     ]
-    return entries
+    return [Entry(name, runner, scopes, expected, receive) for name, runner in apps]
 
 
 def speed_table(title: str, samples: dict[str, list[float]], baseline: str) -> Table:
@@ -404,6 +429,12 @@ async def case_typed(trane: Any, cfg: Config) -> list[Table]:
     table.notes.append(f"  trane typed takes {times} time (median over rounds)")
     table.notes.append("  target: at most 0.9x Falcon + msgspec's time and 0.3x Litestar's")
     return [table]
+
+
+async def case_post(trane: Any, cfg: Config) -> list[Table]:
+    entries = await framework_entries(trane, "post", POST_ANSWER)
+    title = "In-process POST /post: 300-byte JSON body parsed, a dict returned"
+    return [speed_table(title, await measure(entries, cfg), FALCON)]
 
 
 async def case_routes(trane: Any, cfg: Config) -> list[Table]:
@@ -781,11 +812,43 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, await reader.readexactly(int(headers.get(b"content-length", b"0")))
 
 
-async def python_load(
-    port: int, path: str, seconds: float, connections: int = 64
-) -> tuple[float, int]:
-    """Keep-alive GET load from ``connections`` asyncio clients: (req/s, requests)."""
-    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+@dataclass
+class Load:
+    """One request the load generators repeat, and the answer it must get."""
+
+    path: str
+    method: str = "GET"
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    connections: int = 64
+    expect: tuple[int, bytes] = (200, b"Hello, world!")  # checked once per server
+    same_json: bool = False  # compare the expected body as JSON, not as bytes
+
+    def request(self, port: int) -> bytes:
+        lines = [f"{self.method} {self.path} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
+        lines += [f"{name}: {value}" for name, value in self.headers]
+        if self.body:
+            lines.append(f"Content-Length: {len(self.body)}")
+        return "\r\n".join([*lines, "", ""]).encode() + self.body
+
+    def answered_right(self, status: int, body: bytes) -> bool:
+        if self.same_json:
+            return status == self.expect[0] and json.loads(body) == json.loads(self.expect[1])
+        return (status, body) == self.expect
+
+    def wrk_script(self) -> str | None:
+        """A wrk Lua script for what -H cannot say (method and body), if needed."""
+        if self.method == "GET" and not self.body:
+            return None
+        text = self.body.decode("latin-1")
+        if "]==]" in text:
+            raise BenchmarkError("request body cannot be quoted for wrk")
+        return f'wrk.method = "{self.method}"\nwrk.body = [==[{text}]==]\n'
+
+
+async def python_load(port: int, load: Load, seconds: float) -> tuple[float, int]:
+    """Keep-alive load from ``load.connections`` asyncio clients: (req/s, requests)."""
+    request = load.request(port)
     deadline = time.perf_counter() + seconds
 
     async def client() -> int:
@@ -795,26 +858,33 @@ async def python_load(
             while time.perf_counter() < deadline:
                 writer.write(request)
                 status, _ = await read_response(reader)
-                if status != 200:
-                    raise BenchmarkError(f"GET {path} on port {port}: status {status}")
+                if status != load.expect[0]:
+                    raise BenchmarkError(f"{load.path} on port {port}: status {status}")
                 done += 1
         finally:
             writer.close()
         return done
 
     start = time.perf_counter()
-    total = sum(await asyncio.gather(*(client() for _ in range(connections))))
+    total = sum(await asyncio.gather(*(client() for _ in range(load.connections))))
     return total / (time.perf_counter() - start), total
 
 
-async def wrk_load(port: int, path: str, seconds: int) -> tuple[float, int]:
-    """``wrk -t1 -c64`` for ``seconds``: (req/s, requests)."""
-    url = f"http://127.0.0.1:{port}{path}"
-    pipe, stdout = asyncio.subprocess.PIPE, asyncio.subprocess.STDOUT
-    proc = await asyncio.create_subprocess_exec(
-        "wrk", "-t1", "-c64", f"-d{seconds}s", url, stdout=pipe, stderr=stdout
-    )
-    out = (await proc.communicate())[0].decode()
+async def wrk_load(port: int, load: Load, seconds: int) -> tuple[float, int]:
+    """``wrk -t1 -c<connections>`` for ``seconds``: (req/s, requests)."""
+    url = f"http://127.0.0.1:{port}{load.path}"
+    args = ["-t1", f"-c{load.connections}", f"-d{seconds}s"]
+    for name, value in load.headers:
+        args += ["-H", f"{name}: {value}"]
+    script = load.wrk_script()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        if script is not None:
+            lua.write(script)
+            lua.flush()
+            args += ["-s", lua.name]
+        pipe, stdout = asyncio.subprocess.PIPE, asyncio.subprocess.STDOUT
+        proc = await asyncio.create_subprocess_exec("wrk", *args, url, stdout=pipe, stderr=stdout)
+        out = (await proc.communicate())[0].decode()
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     count = re.search(r"(\d+) requests in", out)
     if proc.returncode or not match or not count or "Non-2xx" in out:
@@ -822,21 +892,32 @@ async def wrk_load(port: int, path: str, seconds: int) -> tuple[float, int]:
     return float(match.group(1)), int(count.group(1))
 
 
+async def ask(port: int, load: Load) -> tuple[int, bytes]:
+    """One request of ``load`` on a fresh connection: (status, body)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(load.request(port))
+        return await read_response(reader)
+    finally:
+        writer.close()
+
+
 @asynccontextmanager
 async def checked_servers(
-    apps: dict[str, tuple[str, str]], path: str, cfg: Config
+    apps: dict[str, tuple[str, str]], loads: list[Load], cfg: Config
 ) -> AsyncIterator[dict[str, Server]]:
-    """``servers()``, each checked to answer ``path`` right, then warmed up."""
+    """``servers()``, each checked to answer every load right, then warmed up."""
     with servers(apps) as running:
         for label, server in running.items():
             await server.wait_ready()
-            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-            status, body = await read_response(reader)
-            writer.close()
-            if (status, body) != (200, b"Hello, world!"):
-                raise BenchmarkError(f"{label} under uvicorn: got {status} {body[:200]!r}")
-            await python_load(server.port, path, cfg.server_warmup)  # warm-up
+            for load in loads:
+                status, body = await ask(server.port, load)
+                if not load.answered_right(status, body):
+                    raise BenchmarkError(
+                        f"{label} under uvicorn, {load.method} {load.path}: "
+                        f"got {status} {body[:200]!r}"
+                    )
+                await python_load(server.port, load, cfg.server_warmup / len(loads))  # warm-up
         yield running
 
 
@@ -847,81 +928,297 @@ def ratio_cells(values: list[float], base: list[float]) -> tuple[float, str]:
     return paired_ratio(values, base), f"{ratios[quarter]:.2f}-{ratios[-1 - quarter]:.2f}"
 
 
-async def case_server(trane: Any, cfg: Config) -> list[Table]:
-    """Rounds of short loads, every server once per round, order rotating.
+Samples = dict[tuple[str, str], list[float]]
+
+
+async def load_rounds(
+    apps: dict[str, tuple[str, str]], loads: dict[str, Load], cfg: Config, rounds: int
+) -> tuple[Samples, Samples]:
+    """Rounds of short loads, every (server, load) once per round, order rotating.
 
     NOTE: on a shared VM one process can run a few percent fast or slow for
     its whole life, and the machine's speed drifts between seconds. So the
-    servers are restarted (fresh processes) for every group of rounds, and the
-    ratio reported is the median over rounds of each app's req/s divided by
-    the raw ASGI 2 class's req/s in the same round. Each server runs pinned to
-    one CPU and the load generator to the other; the server's own CPU time per
-    round gives a second figure, requests per CPU-second (its capacity), which
-    the load generator's share of the machine does not move.
+    servers are restarted (fresh processes) for every group of rounds, and
+    ratios are taken within one round. Each server runs pinned to one CPU and
+    the load generator to the other; the server's own CPU time per round
+    gives a second figure, requests per CPU-second (its capacity), which the
+    load generator's share of the machine does not move. Returns req/s and
+    req per server CPU-second, keyed by (app label, load name).
     """
-    from benchmarks.apps import blacksheep_app  # noqa: F401  (fail early if missing)
-
-    apps = {k: v for k, v in SERVED.items() if trane is not None or not k.startswith("trane")}
-    path = "/hello/world"
-    samples: dict[str, list[float]] = {label: [] for label in apps}
-    capacity: dict[str, list[float]] = {label: [] for label in apps}
-    groups = max(1, min(cfg.server_groups, cfg.server_rounds))
+    samples: Samples = {(label, name): [] for label in apps for name in loads}
+    capacity: Samples = {key: [] for key in samples}
+    groups = max(1, min(cfg.server_groups, rounds))
     r = 0
     with runner_pinned(LOAD_CPU):
         for group in range(groups):
-            async with checked_servers(apps, path, cfg) as running:
+            async with checked_servers(apps, list(loads.values()), cfg) as running:
                 labels = list(running)
-                for _ in range(cfg.server_rounds * (group + 1) // groups - r):
+                for _ in range(rounds * (group + 1) // groups - r):
                     k = r % len(labels)
                     for label in labels[k:] + labels[:k]:
-                        pid = running[label].proc.pid
-                        port = running[label].port
-                        cpu_before = cpu_seconds(pid)
-                        if cfg.loadgen == "wrk":
-                            rps, requests = await wrk_load(port, path, cfg.server_seconds)
-                        else:
-                            rps, requests = await python_load(port, path, cfg.server_seconds)
-                        cpu_after = cpu_seconds(pid)
-                        samples[label].append(rps)
-                        note = ""
-                        if cpu_before is not None and cpu_after is not None:
-                            per_cpu = requests / max(cpu_after - cpu_before, 1e-6)
-                            capacity[label].append(per_cpu)
-                            note = f", {per_cpu:,.0f} req per server CPU-s"
-                        log(f"  server round {r + 1}: {label}: {rps:,.0f} req/s{note}")
+                        for name, load in loads.items():
+                            pid, port = running[label].proc.pid, running[label].port
+                            cpu_before = cpu_seconds(pid)
+                            if cfg.loadgen == "wrk":
+                                rps, requests = await wrk_load(port, load, cfg.server_seconds)
+                            else:
+                                rps, requests = await python_load(port, load, cfg.server_seconds)
+                            cpu_after = cpu_seconds(pid)
+                            samples[label, name].append(rps)
+                            note = ""
+                            if cpu_before is not None and cpu_after is not None:
+                                per_cpu = requests / max(cpu_after - cpu_before, 1e-6)
+                                capacity[label, name].append(per_cpu)
+                                note = f", {per_cpu:,.0f} req per server CPU-s"
+                            log(f"  server round {r + 1}: {label} {name}: {rps:,.0f} req/s{note}")
                     r += 1
-    load = "wrk -t1 -c64" if cfg.loadgen == "wrk" else "asyncio keep-alive client, 64 connections"
-    measured_cpu = all(len(v) == len(samples[k]) for k, v in capacity.items())
-    columns = ["app", "req/s", "µs/req (1/rps)", f"vs {RAW2}", "ratio range (middle half)"]
+    return samples, capacity
+
+
+def load_description(cfg: Config, connections: int = 64) -> str:
+    if cfg.loadgen == "wrk":
+        return f"wrk -t1 -c{connections}"
+    return f"asyncio keep-alive client, {connections} connections"
+
+
+def server_table(
+    title: str,
+    samples: Samples,
+    capacity: Samples,
+    load: str,
+    baseline: str,
+    cfg: Config,
+) -> Table:
+    """req/s, and req per server CPU-second, of each app under ``load``, vs ``baseline``."""
+    labels = [label for label, name in samples if name == load]
+    measured_cpu = all(len(capacity[k]) == len(samples[k]) for k in samples)
+    columns = ["app", "req/s", "µs/req (1/rps)", f"vs {baseline}", "ratio range (middle half)"]
+    short = "raw ASGI 2" if baseline == RAW2 else baseline
     if measured_cpu:
-        columns += ["req/CPU-s", "vs raw ASGI 2 (CPU)", "CPU ratio range"]
-    table = Table(
-        f"uvicorn (httptools, uvloop, 1 worker), GET /hello/world, {load}, "
-        f"{cfg.server_seconds}s x {cfg.server_rounds} rounds, {groups} sets of processes",
-        columns,
-    )
+        columns += ["req/CPU-s", f"vs {short} (CPU)", "CPU ratio range"]
+    table = Table(title, columns)
     if len(CPUS) >= 2:
         server_cpu, load_cpu = CPUS[SERVER_CPU], CPUS[LOAD_CPU]
         table.notes.append(f"  each server pinned to CPU {server_cpu}, the load to CPU {load_cpu}")
-    for label, values in samples.items():
+    for label in labels:
+        values, base = samples[label, load], samples[baseline, load]
         rps = statistics.median(values)
-        ratio, spread = ratio_cells(values, samples[RAW2])
+        ratio, spread = ratio_cells(values, base)
         row = [label, f"{rps:,.0f}", f"{1e6 / rps:.1f}", f"{ratio:.2f}x", spread]
         if measured_cpu:
-            cpu_ratio, cpu_spread = ratio_cells(capacity[label], capacity[RAW2])
-            row += [f"{statistics.median(capacity[label]):,.0f}", f"{cpu_ratio:.2f}x", cpu_spread]
+            cpu_ratio, cpu_spread = ratio_cells(capacity[label, load], capacity[baseline, load])
+            row += [
+                f"{statistics.median(capacity[label, load]):,.0f}",
+                f"{cpu_ratio:.2f}x",
+                cpu_spread,
+            ]
         table.rows.append(row)
         table.ratios[label] = ratio
     table.notes.append(
-        "  ratio: median over rounds of (req/s ÷ raw ASGI 2 class's req/s in the same round)"
+        f"  ratio: median over rounds of (req/s ÷ {baseline}'s req/s in the same round)"
     )
     if measured_cpu:
         table.notes.append(
             "  req/CPU-s: requests served ÷ the server process's CPU time in that round"
             " (/proc schedstat); its ratio is taken the same way"
         )
-    table.ratio_label = f"req/s ÷ {RAW2} (higher is faster)"
+    table.ratio_label = f"req/s ÷ {baseline} (higher is faster)"
+    return table
+
+
+async def case_server(trane: Any, cfg: Config) -> list[Table]:
+    """Every app under uvicorn, ``GET /hello/world``, ratios vs the raw ASGI 2 class."""
+    from benchmarks.apps import blacksheep_app  # noqa: F401  (fail early if missing)
+
+    apps = {k: v for k, v in SERVED.items() if trane is not None or not k.startswith("trane")}
+    samples, capacity = await load_rounds(
+        apps, {"hello": Load("/hello/world")}, cfg, cfg.server_rounds
+    )
+    groups = max(1, min(cfg.server_groups, cfg.server_rounds))
+    title = (
+        f"uvicorn (httptools, uvloop, 1 worker), GET /hello/world, {load_description(cfg)}, "
+        f"{cfg.server_seconds}s x {cfg.server_rounds} rounds, {groups} sets of processes"
+    )
+    return [server_table(title, samples, capacity, "hello", RAW2, cfg)]
+
+
+POST_LOAD = Load(
+    "/post",
+    "POST",
+    [("Content-Type", "application/json")],
+    POST_BODY,
+    expect=(200, json.dumps(POST_ANSWER).encode()),
+    same_json=True,
+)
+
+
+async def case_post_server(trane: Any, cfg: Config) -> list[Table]:
+    """``POST /post`` (300-byte JSON) under uvicorn: trane, the floor and its peers."""
+    chosen = [TRANE2, RAW2, FALCON, STAR_FN, BLACKSHEEP]
+    apps = {k: SERVED[k] for k in chosen if trane is not None or not k.startswith("trane")}
+    rounds = max(1, cfg.server_rounds // 2)
+    samples, capacity = await load_rounds(apps, {"post": POST_LOAD}, cfg, rounds)
+    groups = max(1, min(cfg.server_groups, rounds))
+    title = (
+        f"uvicorn, POST /post (300-byte JSON body, parsed, a dict returned), "
+        f"{load_description(cfg)}, {cfg.server_seconds}s x {rounds} rounds, "
+        f"{groups} sets of processes"
+    )
+    return [server_table(title, samples, capacity, "post", FALCON, cfg)]
+
+
+MIB = 1024 * 1024
+UPLOAD_BOUNDARY = b"----trane-bench-7MA4YWxkTrZu0gW"
+UPLOAD_FIELDS = {"title": "holiday photos", "album": "2026", "note": "three fields and a file"}
+
+
+def multipart_body(size: int) -> tuple[bytes, str]:
+    """A multipart body: the three fields and one ``size``-byte file; and its sha256."""
+    data = random.Random(0).randbytes(size)
+    parts = []
+    for name, value in UPLOAD_FIELDS.items():
+        parts.append(
+            b'--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
+            % (UPLOAD_BOUNDARY, name.encode(), value.encode())
+        )
+    parts.append(
+        b'--%s\r\nContent-Disposition: form-data; name="file"; filename="photo.bin"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n" % UPLOAD_BOUNDARY
+    )
+    parts += [data, b"\r\n--%s--\r\n" % UPLOAD_BOUNDARY]
+    return b"".join(parts), hashlib.sha256(data).hexdigest()
+
+
+def replay(chunks: list[memoryview]) -> Receive:
+    """A receive() that gives ``chunks`` as http.request messages, then disconnect.
+
+    Each message's body is a fresh bytes object, as a server's is, so that
+    memory held on to by the reader shows in tracemalloc's peak.
+    """
+    sent = 0
+
+    async def receive() -> Message:
+        nonlocal sent
+        sent += 1
+        if sent > len(chunks):
+            return {"type": "http.disconnect"}
+        body = bytes(chunks[sent - 1])
+        return {"type": "http.request", "body": body, "more_body": sent < len(chunks)}
+
+    return receive
+
+
+async def case_upload(trane: Any, cfg: Config) -> list[Table]:
+    """A 20 MiB file and three fields, multipart, fed in 64 KiB messages (in-process)."""
+    from benchmarks.apps import starlette_func
+
+    size = 20 * MIB
+    body, digest = multipart_body(size)
+    view = memoryview(body)
+    chunks = [view[i : i + len(CHUNK)] for i in range(0, len(body), len(CHUNK))]
+    headers = [
+        (b"content-type", b"multipart/form-data; boundary=" + UPLOAD_BOUNDARY),
+        (b"content-length", b"%d" % len(body)),
+    ]
+    runners: list[tuple[str, Runner]] = []
+    if trane is not None:
+        from benchmarks.apps import trane_app
+
+        runners.append(("trane await self.form()", asgi2_runner(trane_app.router)))
+    runners.append(("Starlette await request.form()", asgi3_runner(starlette_func.app)))
+    baseline = runners[-1][0]
+
+    async def one(run: Runner, rec: Send = send_nothing, query: bytes = b"") -> None:
+        scope = http_scope("/upload", "POST", headers)
+        scope["query_string"] = query
+        await run(1, [scope], replay(chunks), rec)
+
+    for label, run in runners:  # check (hash-exact) + warm-up
+        rec = Recorder()
+        await one(run, rec, b"hash=1")
+        want = upload_answer(size, UPLOAD_FIELDS, digest)
+        if rec.status != 200 or json.loads(bytes(rec.body)) != want:
+            raise BenchmarkError(f"{label}: upload answered {rec.status} {bytes(rec.body)[:300]!r}")
+    times: dict[str, list[float]] = {label: [] for label, _ in runners}
+    for r in range(max(3, cfg.rounds // 3)):
+        k = r % len(runners)
+        for label, run in runners[k:] + runners[:k]:
+            gc.collect()
+            start = time.perf_counter()
+            await one(run)
+            times[label].append(time.perf_counter() - start)
+    peaks: dict[str, float] = {}
+    tracemalloc.start()
+    try:
+        for label, run in runners:
+            gc.collect()
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            await one(run)
+            peaks[label] = (tracemalloc.get_traced_memory()[1] - before) / MIB
+    finally:
+        tracemalloc.stop()
+    table = Table(
+        "Upload: multipart, one 20 MiB file + 3 fields, fed in 64 KiB messages (in-process)",
+        ["reader", "ms", "MiB/s", f"vs {baseline}", "peak MiB"],
+    )
+    for label, _ in runners:
+        seconds = statistics.median(times[label])
+        ratio = paired_ratio(times[baseline], times[label])
+        table.rows.append(
+            [
+                label,
+                f"{seconds * 1e3:.1f}",
+                f"{20 / seconds:,.0f}",
+                f"{ratio:.2f}x",
+                f"{peaks[label]:.2f}",
+            ]
+        )
+        table.ratios[label] = ratio
+    table.ratio_label = f"MiB/s ÷ {baseline} (higher is faster)"
+    table.notes.append("  ratio: median over rounds of the ratio within one round; answers checked")
+    table.notes.append("  hash-exact first. peak = tracemalloc peak during one request, each")
+    table.notes.append("  message's body a fresh bytes object (the spool file's data on disk is")
+    table.notes.append("  not counted, data held in memory is).")
     return [table]
+
+
+FILE_SIZE = 10 * MIB
+FILE_RANGE = (1000, 200000)
+
+
+async def case_files(trane: Any, cfg: Config) -> list[Table]:
+    """A 10 MiB ``FileResponse`` under uvicorn, whole and one Range, vs Starlette's."""
+    data = random.Random(1).randbytes(FILE_SIZE)
+    first, last = FILE_RANGE
+    loads = {
+        "whole": Load("/file", connections=8, expect=(200, data)),
+        "range": Load(
+            "/file",
+            headers=[("Range", f"bytes={first}-{last}")],
+            connections=8,
+            expect=(206, data[first : last + 1]),
+        ),
+    }
+    apps = {k: SERVED[k] for k in (TRANE2, STAR_FN) if trane is not None or k != TRANE2}
+    rounds = max(1, cfg.server_rounds // 2)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "file.bin"
+        path.write_bytes(data)
+        os.environ["BENCH_FILE"] = str(path)  # read by the apps' GET /file
+        try:
+            samples, capacity = await load_rounds(apps, loads, cfg, rounds)
+        finally:
+            del os.environ["BENCH_FILE"]
+    groups = max(1, min(cfg.server_groups, rounds))
+    tables = []
+    for name, what in (("whole", "whole"), ("range", f"Range: bytes={first}-{last}")):
+        title = (
+            f"uvicorn, GET /file (10 MiB FileResponse), {what}, {load_description(cfg, 8)}, "
+            f"{cfg.server_seconds}s x {rounds} rounds, {groups} sets of processes"
+        )
+        tables.append(server_table(title, samples, capacity, name, STAR_FN, cfg))
+    return tables
 
 
 async def ws_echo_rate(port: int, seconds: float, window: int = 32) -> float:
@@ -1018,8 +1315,12 @@ CASE_FUNCS: dict[str, Callable[[Any, Config], Awaitable[list[Table]]]] = {
     "json": case_json,
     "typed": case_typed,
     "routes": case_routes,
+    "post": case_post,
     "server": case_server,
+    "post-server": case_post_server,
     "body": case_body,
+    "upload": case_upload,
+    "files": case_files,
     "ws": case_ws,
     "memory": case_memory,
     "fanout": lambda trane, cfg: fanout_case("case_fanout", trane, cfg),

@@ -58,12 +58,74 @@ def test_headers_decode_latin1() -> None:
 
 
 def test_headers_build_their_index_lazily() -> None:
-    raw = [(b"x-a", b"1")]
+    raw = [(b"x-a", b"1"), (b"X-A", b"2"), (b"host", b"h")]
     headers = trane.Headers(raw)
     assert headers._index is None
     assert headers.raw is raw
+    # One name is looked up by scanning the raw pairs: no index is built.
     assert headers["x-a"] == "1"
-    assert headers._index == {"x-a": ["1"]}
+    assert headers.get("HOST") == "h"
+    assert headers.getlist("X-a") == ["1", "2"]
+    assert "host" in headers
+    assert "missing" not in headers
+    assert headers._index is None
+    # What needs every name builds it once; lookups use it from then on.
+    assert list(headers) == ["x-a", "host"]
+    assert headers._index == {"x-a": ["1", "2"], "host": ["h"]}
+    assert headers["X-A"] == "1"
+    assert headers.getlist("x-a") == ["1", "2"]
+    assert dict(headers.items()) == {"x-a": "1", "host": "h"}
+
+
+def test_headers_non_ascii_names_are_looked_up_as_latin1_text() -> None:
+    headers = trane.Headers([("É".encode("latin-1"), b"1"), (b"x-a", b"2")])
+    assert headers["é"] == headers.get("É") == "1"
+    assert headers.getlist("é") == ["1"]
+    assert "é" in headers
+    assert "x-a" in headers
+    assert headers.get("\u212a") is None  # KELVIN SIGN: not Latin-1
+    with pytest.raises(KeyError):
+        headers["ü"]
+
+
+def _model_lookup(raw: list[tuple[bytes, bytes]]) -> dict[str, list[str]]:
+    """What Headers answered before it scanned: a dict of decoded, lower-cased names."""
+    index: dict[str, list[str]] = {}
+    for name, value in raw:
+        index.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+    return index
+
+
+_HEADER_NAMES = st.sampled_from(
+    [b"x-a", b"X-A", b"x-A", b"x-b", b"xa", b"host", b"Host", b"\xc9", b"\xe9", b"a-x", b""]
+)
+_KEYS = st.sampled_from(["x-a", "X-a", "x-b", "xa", "host", "HOST", "é", "É", "\xe9", "", "-"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(_HEADER_NAMES, st.binary(max_size=4)), max_size=8),
+    st.lists(_KEYS, max_size=4),
+)
+def test_headers_lookups_match_the_decoded_dict(
+    raw: list[tuple[bytes, bytes]], keys: list[str]
+) -> None:
+    model = _model_lookup(raw)
+    scanned, indexed = trane.Headers(raw), trane.Headers(raw)
+    assert list(indexed) == list(model)  # builds its index
+    for key in keys:
+        for headers in (scanned, indexed):
+            values = model.get(key.lower(), [])
+            assert headers.get(key) == (values[0] if values else None)
+            assert headers.getlist(key) == values
+            assert (key in headers) == bool(values)
+            if values:
+                assert headers[key] == values[0]
+            else:
+                with pytest.raises(KeyError):
+                    headers[key]
+    if all(key.isascii() for key in keys):  # a non-ASCII key is looked up in the index
+        assert scanned._index is None
 
 
 def test_headers_repr() -> None:

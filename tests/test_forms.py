@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
+import os
 import random
 import tempfile
 import threading
 import tracemalloc
 from collections.abc import AsyncIterator
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import assume, given, settings
@@ -20,6 +23,7 @@ from python_multipart import MultipartParser
 import trane
 import trane.forms
 from asgi import Result, request
+from trane.exceptions import HTTPError
 from trane.forms import FormData, UploadFile, parse_form, parse_options_header, safe_filename
 
 BOUNDARY = "----trane-boundary-7MA4YWxkTrZu0gW"
@@ -286,12 +290,19 @@ async def test_form_data_mapping() -> None:
 
 
 async def test_upload_file_spools_to_disk_through_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    threads: list[bool] = []
+    threads: list[tuple[str, bool]] = []
+
+    def record(what: str) -> None:
+        threads.append((what, threading.current_thread() is threading.main_thread()))
 
     class Recording(tempfile.SpooledTemporaryFile[bytes]):
-        def write(self, s: Any) -> int:
-            threads.append(threading.current_thread() is threading.main_thread())
-            return super().write(s)
+        def writelines(self, lines: Any) -> None:
+            record("writelines")
+            super().writelines(lines)
+
+        def rollover(self) -> None:
+            record("rollover")
+            super().rollover()
 
     monkeypatch.setattr(tempfile, "SpooledTemporaryFile", Recording)
     upload = UploadFile("a.bin", spool_size=10)
@@ -300,7 +311,11 @@ async def test_upload_file_spools_to_disk_through_a_thread(monkeypatch: pytest.M
     await upload.write(b"6789012345")  # rolls over: the copy and write run in a thread
     assert not upload.in_memory
     await upload.write(b"more")
-    assert threads == [True, False, False]
+    assert threads == [
+        ("writelines", True),
+        ("rollover", False),  # then the data, with os.writev() on the file descriptor
+        ("rollover", False),  # a no-op once rolled over
+    ]
     assert upload.size == 19
     await upload.seek(0)
     assert await upload.read() == b"1234567890123456789"[:15] + b"more"
@@ -492,6 +507,179 @@ async def test_form_over_max_body_size_in_chunks_is_413_with_bounded_memory() ->
         tracemalloc.stop()
     assert (result.status, result.body) == (413, b"Request body larger than 2097152 bytes")
     assert peak < 3 * 1024 * 1024, peak
+
+
+async def _fresh_chunks(body: bytes, size: int = 65536) -> AsyncIterator[bytes]:
+    """``body`` in ``size`` pieces, each a new bytes object as a server's are."""
+    view = memoryview(body)
+    for start in range(0, len(body), size):
+        yield bytes(view[start : start + size])
+
+
+async def test_form_upload_is_written_in_batches_hash_exact_with_bounded_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = random.Random(7).randbytes(5 * 1024 * 1024 + 12345)
+    body = multipart(part("a", b"1"), part("file", data, "big.bin"), part("b", b"2"))
+    real_to_thread = asyncio.to_thread
+    handoffs = 0
+
+    async def counting_to_thread(func: Any, /, *args: Any) -> Any:
+        nonlocal handoffs
+        handoffs += 1
+        return await real_to_thread(func, *args)
+
+    monkeypatch.setattr(asyncio, "to_thread", counting_to_thread)
+    tracemalloc.start()
+    try:
+        form = await parse_form(f"multipart/form-data; boundary={BOUNDARY}", _fresh_chunks(body))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    upload = form["file"]
+    assert isinstance(upload, UploadFile)
+    assert (form["a"], form["b"], upload.size) == ("1", "2", len(data))
+    assert not upload.in_memory
+    writes = handoffs
+    assert writes <= len(data) // trane.forms.WRITE_BATCH + 2  # then seek(0): one more
+    assert hashlib.sha256(await upload.read()).digest() == hashlib.sha256(data).digest()
+    await form.close()
+    # One batch written while the next fills, one 64 KiB chunk, the parser's own.
+    assert peak < 2 * trane.forms.WRITE_BATCH + 512 * 1024, peak
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    files=st.lists(st.binary(max_size=300), min_size=1, max_size=3),
+    batch=st.sampled_from([1, 7, 64, 1024 * 1024]),
+    spool=st.sampled_from([0, 50, 1024 * 1024]),
+    cuts=st.lists(st.integers(min_value=0), max_size=12),
+)
+async def test_form_uploads_are_exact_whatever_the_batch_size(
+    files: list[bytes], batch: int, spool: int, cuts: list[int]
+) -> None:
+    for data in files:
+        assume(f"\r\n--{BOUNDARY}".encode() not in b"\r\n" + data)
+    body = multipart(*(part(f"f{i}", data, f"{i}.bin") for i, data in enumerate(files)))
+    with mock.patch.object(trane.forms, "WRITE_BATCH", batch):
+        form = await _parse(body, cuts, spool_size=spool)
+    try:
+        for i, data in enumerate(files):
+            upload = form[f"f{i}"]
+            assert isinstance(upload, UploadFile)
+            assert (upload.size, await upload.read()) == (len(data), data)
+            assert upload.in_memory == (len(data) <= spool)
+    finally:
+        await form.close()
+
+
+async def test_form_many_tiny_chunks_are_written_every_few_pieces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A client trickling bytes makes tiny messages: a batch of 1 MiB of them would
+    # hold far more memory in bytes objects than in data. 64 pieces end a batch.
+    batches: list[int] = []
+    real_spill = UploadFile._spill
+
+    def spill(self: UploadFile, chunks: list[bytes], size: int) -> None:
+        batches.append(len(chunks))
+        real_spill(self, chunks, size)
+
+    monkeypatch.setattr(UploadFile, "_spill", spill)
+    data = bytes(range(200))
+    body = multipart(part("file", data, "a.bin"))
+    start = body.index(data)
+    form = await _parse(body, list(range(start, start + len(data))), spool_size=0)
+    upload = form["file"]
+    assert isinstance(upload, UploadFile)
+    assert await upload.read() == data
+    await form.close()
+    assert max(batches) == trane.forms.WRITE_PIECES
+    assert sum(batches) >= len(data)
+
+
+async def test_upload_file_short_writes_are_finished(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_write = os.write
+
+    def short_writev(fd: int, buffers: list[bytes]) -> int:
+        return real_write(fd, buffers[0][:3])  # as after a signal: only 3 bytes went
+
+    def short_write(fd: int, data: Any) -> int:
+        return real_write(fd, bytes(data[:2]))
+
+    monkeypatch.setattr(os, "writev", short_writev)
+    monkeypatch.setattr(os, "write", short_write)
+    upload = UploadFile("a.bin", spool_size=0)
+    await upload._write_all([b"abcdef", b"ghij"], 10)
+    assert upload.size == 10
+    await upload.seek(0)
+    assert await upload.read() == b"abcdefghij"
+    await upload.close()
+
+
+async def test_upload_write_cancelled_midway_waits_for_its_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    finished: list[bool] = []
+
+    def slow_spill(self: UploadFile, chunks: list[bytes], size: int) -> None:
+        started.set()
+        release.wait(10)
+        finished.append(True)
+
+    monkeypatch.setattr(UploadFile, "_spill", slow_spill)
+    upload = UploadFile("a.bin", spool_size=0)
+    task = asyncio.ensure_future(upload.write(b"x"))
+    await asyncio.to_thread(started.wait, 10)
+    task.cancel()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not task.done()  # the thread cannot be stopped: the write waits for it
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert finished == [True]
+    await upload.close()
+
+
+async def test_form_error_while_a_batch_is_written_closes_the_upload(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(trane.forms, "WRITE_BATCH", 4)
+    uploads: list[UploadFile] = []
+    real_init = UploadFile.__init__
+
+    def keep(self: UploadFile, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        uploads.append(self)
+
+    def failing_spill(self: UploadFile, chunks: list[bytes], size: int) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(UploadFile, "__init__", keep)
+    monkeypatch.setattr(UploadFile, "_spill", failing_spill)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield part("file", b"", "a.bin")[: -len(b"\r\n")] + b"12345678"
+        raise HTTPError(413, "too large")  # what RequestBody raises past max_body_size
+
+    with pytest.raises(HTTPError) as caught:  # the form's own error, not the write's
+        await parse_form(f"multipart/form-data; boundary={BOUNDARY}", chunks(), spool_size=0)
+    assert caught.value.status == 413
+    assert [upload.closed for upload in uploads] == [True]
+
+
+async def test_form_failed_batch_write_is_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trane.forms, "WRITE_BATCH", 4)
+
+    def failing_spill(self: UploadFile, chunks: list[bytes], size: int) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(UploadFile, "_spill", failing_spill)
+    body = multipart(part("file", b"0123456789" * 3, "a.bin"))
+    with pytest.raises(OSError, match="disk full"):
+        await _parse(body, [5, 20, 30], spool_size=0)
 
 
 # -- malformed input ---------------------------------------------------------

@@ -112,3 +112,53 @@ def test_parse_json_takes_exactly_what_json_dumps_can_send(value: Any, ascii_esc
     else:
         assert _sendable(value)
         assert json_dumps(parsed) == json_dumps(value)
+
+
+# -- the fast path (the C scanner called directly) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "value"),
+    [(b" [1]", [1]), (b"[1]\n", [1]), (b"\t{} \r\n", {}), (b'"x"', "x"), (b"7", 7)],
+)
+def test_parse_json_takes_whitespace_around_the_value(body: bytes, value: Any) -> None:
+    assert parse_json(body) == value
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"", "Expecting value: line 1 column 1"),
+        (b"  ", "Expecting value: line 1 column 3"),
+        (b"[1] x", "Extra data: line 1 column 5"),
+        (b"[1]]", "Extra data: line 1 column 4"),
+        (b'{"a" 1}', "Expecting ':' delimiter: line 1 column 6"),
+        (b" nul", "Expecting value: line 1 column 2"),
+    ],
+)
+def test_parse_json_errors_say_what_and_where(body: bytes, message: str) -> None:
+    with pytest.raises(json.JSONDecodeError, match=message):
+        parse_json(body)
+
+
+# Text from JSON's own pieces, so that most examples are JSON or nearly so.
+_JSONISH = st.lists(
+    st.sampled_from(['{"a":', "[", "]", "}", ",", " ", "\n", "1", "-2.5", '"x"', "null", "tru"]),
+    max_size=10,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSONISH)
+def test_parse_json_agrees_with_json_loads(text: str) -> None:
+    expected: Any
+    try:
+        expected = json.loads(text)
+    except json.JSONDecodeError as exc:
+        expected = (exc.msg, exc.pos)
+        with pytest.raises(json.JSONDecodeError) as caught:
+            parse_json(text.encode())
+        assert (caught.value.msg, caught.value.pos) == expected
+        return
+    assert parse_json(text.encode()) == expected
+    assert parse_json(text) == expected

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from blacksheep import Application, Response, json, text
+from blacksheep import Application, Request, Response, json, text
+
+from benchmarks.apps import post_answer
 
 app = Application()
 
@@ -15,3 +17,8 @@ async def hello(name: str) -> Response:
 @app.router.get("/json/{name}")
 async def hello_json(name: str) -> Response:
     return json({"hello": name})
+
+
+@app.router.post("/post")
+async def post(request: Request) -> Response:
+    return json(post_answer(await request.json()))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import falcon
 import falcon.asgi
 
+from benchmarks.apps import post_answer
+
 
 class HelloResource:
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, name: str) -> None:
@@ -15,6 +17,11 @@ class HelloResource:
 class JSONResource:
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response, name: str) -> None:
         resp.media = {"hello": name}
+
+
+class PostResource:
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        resp.media = post_answer(await req.get_media())
 
 
 def make_app(filler_routes: int = 0, full: bool = True) -> falcon.asgi.App:  # type: ignore[type-arg]
@@ -29,6 +36,7 @@ def make_app(filler_routes: int = 0, full: bool = True) -> falcon.asgi.App:  # t
     app.add_route("/hello/{name}", hello)
     if full:
         app.add_route("/json/{name}", JSONResource())
+        app.add_route("/post", PostResource())
     return app
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from benchmarks.apps import Receive, Send, lifespan
-from benchmarks.apps.raw_asgi3 import JSON_HEADERS, TEXT_HEADERS
+from benchmarks.apps import Receive, Send, lifespan, post_answer
+from benchmarks.apps.raw_asgi3 import JSON_HEADERS, TEXT_HEADERS, read_body
 
 
 class App:
@@ -28,6 +28,9 @@ class App:
             headers = TEXT_HEADERS
         elif path.startswith("/json/"):
             body = json.dumps({"hello": path[6:]}).encode()
+            headers = JSON_HEADERS
+        elif path == "/post":
+            body = json.dumps(post_answer(json.loads(await read_body(receive)))).encode()
             headers = JSON_HEADERS
         else:
             await send({"type": "http.response.start", "status": 404, "headers": []})

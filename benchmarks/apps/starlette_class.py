@@ -8,6 +8,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
+from benchmarks.apps import post_answer
+
 
 class Hello(HTTPEndpoint):
     async def get(self, request: Request) -> PlainTextResponse:
@@ -19,4 +21,15 @@ class HelloJSON(HTTPEndpoint):
         return JSONResponse({"hello": request.path_params["name"]})
 
 
-app = Starlette(routes=[Route("/hello/{name}", Hello), Route("/json/{name}", HelloJSON)])
+class Post(HTTPEndpoint):
+    async def post(self, request: Request) -> JSONResponse:
+        return JSONResponse(post_answer(await request.json()))
+
+
+app = Starlette(
+    routes=[
+        Route("/hello/{name}", Hello),
+        Route("/json/{name}", HelloJSON),
+        Route("/post", Post),
+    ]
+)

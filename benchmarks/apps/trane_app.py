@@ -6,8 +6,11 @@ Serve with ``uvicorn benchmarks.apps.trane_app:app --interface asgi2`` or
 
 from __future__ import annotations
 
+from typing import Any
+
 import benchmarks.apps  # noqa: F401  (puts src/ on sys.path if needed)
 import trane
+from benchmarks.apps import FILE_PATH, new_hash, post_answer, upload_answer
 
 BIG_BODY = 64 * 1024 * 1024
 
@@ -39,6 +42,33 @@ class Stream(trane.Application):
         return str(size)
 
 
+class Post(trane.Application):
+    async def post(self) -> dict[str, Any]:
+        return post_answer(await self.json())
+
+
+class Upload(trane.Application):
+    max_body_size = BIG_BODY
+
+    async def post(self) -> dict[str, Any]:
+        form = await self.form()
+        upload = form["file"]
+        assert isinstance(upload, trane.UploadFile)
+        digest = None
+        if self.query.get("hash"):
+            sha = new_hash()
+            while chunk := await upload.read(1 << 20):
+                sha.update(chunk)
+            digest = sha.hexdigest()
+        fields = {key: value for key, value in form.multi_items() if isinstance(value, str)}
+        return upload_answer(upload.size, fields, digest)
+
+
+class File(trane.Application):
+    async def get(self) -> trane.FileResponse:
+        return trane.FileResponse(FILE_PATH)
+
+
 def make_router(filler_routes: int = 0, full: bool = True) -> trane.Router:
     """The hello app; ``filler_routes`` extra ``/route{i}/{name}`` routes come first.
 
@@ -52,6 +82,9 @@ def make_router(filler_routes: int = 0, full: bool = True) -> trane.Router:
         trane.Route("/json/{name}", HelloJSON),
         trane.Route("/body", Body),
         trane.Route("/stream", Stream),
+        trane.Route("/post", Post),
+        trane.Route("/upload", Upload),
+        trane.Route("/file", File),
     ]
     return trane.Router(routes)
 

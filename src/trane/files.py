@@ -11,10 +11,13 @@ stat-ed (in a worker thread), and the request headers decide what goes out::
     Range, nothing satisfiable                    -> 416, Content-Range: bytes */N
     anything else (or If-Range no longer matches) -> 200, the whole file
 
-The body is read in ``chunk_size`` pieces in a worker thread, and sending
-stops as soon as the client disconnects. A full 200 body is handed to the
-server as ``http.response.pathsend`` instead when the server advertises that
-extension. HEAD gets the same headers and no body.
+The body is read in ``chunk_size`` pieces in a worker thread, one read
+running ahead while a piece is sent, and sending stops as soon as the client
+disconnects. A server that offers ``http.response.pathsend`` is handed the
+path of a whole file to send itself; one that offers
+``http.response.zerocopysend`` the open file, range by range (granian offers
+the first; uvicorn, hypercorn and daphne neither). HEAD gets the same
+headers and no body.
 """
 
 from __future__ import annotations
@@ -25,14 +28,15 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from email.utils import formatdate, parsedate_to_datetime
-from typing import IO, ClassVar, Final
+from typing import ClassVar, Final
 from urllib.parse import quote
 
 from .datastructures import Headers
 from .exceptions import HTTPError
 from .responses import Response, response_stream, until_disconnect
+from .threads import finished, in_thread, one_thread, start_in_thread
 from .types import Receive, Scope, Send
 
 #: Past this many ranges in one header the whole file is sent instead.
@@ -144,6 +148,11 @@ def content_disposition(kind: str, filename: str) -> str:
     return value
 
 
+# NOTE: O_NONBLOCK, should the path have become a FIFO since it was stat-ed:
+# opening one to read would wait for a writer (reads of a file ignore it).
+_OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
 def _stat_file(path: str) -> os.stat_result:
     try:
         result = os.stat(path)
@@ -154,6 +163,73 @@ def _stat_file(path: str) -> os.stat_result:
     return result
 
 
+def _open_file(path: str) -> tuple[int, os.stat_result]:
+    """A descriptor open on the regular file at ``path``, and its stat; 404 if none. Blocking.
+
+    Only a path that stat says is a regular file is opened (opening a device
+    may do something); the stat returned is the opened file's own.
+    """
+    _stat_file(path)
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except (FileNotFoundError, NotADirectoryError):  # gone since
+        raise HTTPError(404) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # replaced since
+        os.close(fd)
+        raise HTTPError(404)
+    return fd, info
+
+
+def _pread_portable(fd: int, size: int, offset: int) -> bytes:
+    """``os.pread`` where there is none (Windows): one reader per descriptor."""
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.read(fd, size)
+
+
+_pread: Final = getattr(os, "pread", _pread_portable)
+
+
+class _OpenFile:
+    """The file a ``FileResponse`` reads: opened when first read unless opened already."""
+
+    __slots__ = ("fd", "path")
+
+    def __init__(self, path: str, fd: int | None = None) -> None:
+        self.path = path
+        self.fd = fd
+
+    def open(self) -> int:
+        """The file descriptor, opened now if it is not yet. Blocking."""
+        fd = self.fd
+        if fd is None:
+            fd = self.fd = os.open(self.path, _OPEN_FLAGS)
+        return fd
+
+    def read(self, offset: int, size: int) -> bytes:
+        """``size`` bytes at ``offset`` (fewer at the end of the file). Blocking."""
+        return _pread(self.open(), size, offset)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _reads(
+    parts: list[tuple[bytes, int, int]], chunk_size: int
+) -> Iterator[tuple[bytes, int, int]]:
+    """(preamble, offset, size) of each read that sends ``parts``, in order.
+
+    >>> list(_reads([(b"--a", 0, 5), (b"--b", 8, 9)], 4))
+    [(b'--a', 0, 4), (b'', 4, 1), (b'--b', 8, 1)]
+    """
+    for preamble, start, end in parts:
+        for offset in range(start, end, chunk_size):
+            yield preamble, offset, min(chunk_size, end - offset)
+            preamble = b""
+
+
 class FileResponse(Response):
     """The file at ``path``; ``filename`` makes it a download under that name.
 
@@ -162,8 +238,12 @@ class FileResponse(Response):
     file (or a directory) raises ``HTTPError(404)`` when the response is sent.
     """
 
-    #: Bytes read from the file (and sent) at a time.
-    chunk_size: ClassVar[int] = 64 * 1024
+    #: Bytes read from the file (and sent) at a time; one read runs ahead.
+    chunk_size: ClassVar[int] = 256 * 1024
+    #: Read every file in one thread of the process (``threads.one_thread``:
+    #: fewer page faults, see there), not in asyncio's default executor.
+    #: False lets reads of many files run in parallel (network file systems).
+    read_in_one_thread: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -193,9 +273,20 @@ class FileResponse(Response):
         self._add_content_type()  # the length depends on the Range asked for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        info = self.stat_result
-        if info is None:
-            info = await asyncio.to_thread(_stat_file, self.path)
+        if self.stat_result is None:
+            # PERF: stat and open in one thread hand-off (the first read opens it otherwise).
+            fd, info = await in_thread(_open_file, self.path)
+            file = _OpenFile(self.path, fd)
+        else:
+            info, file = self.stat_result, _OpenFile(self.path)
+        try:
+            await self._send(scope, receive, send, info, file)
+        finally:
+            file.close()
+
+    async def _send(
+        self, scope: Scope, receive: Receive, send: Send, info: os.stat_result, file: _OpenFile
+    ) -> None:
         size = info.st_size
         method = scope.get("method", "GET")
         out = response_stream(send, scope)
@@ -267,34 +358,76 @@ class FileResponse(Response):
         if size == 0:
             await out({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        if status != 206 and "http.response.pathsend" in scope.get("extensions", {}):
+        extensions = scope.get("extensions") or {}
+        if status != 206 and "http.response.pathsend" in extensions:
             path = os.path.abspath(self.path)  # noqa: ASYNC240 (no I/O: string work)
             await out({"type": "http.response.pathsend", "path": path})
             return
+        if "http.response.zerocopysend" in extensions:
+            produce = self._hand_over_parts(out, file, parts, closing)
+        else:
+            produce = self._send_parts(out, file, parts, closing)
         # The client may leave in the middle of a large file: stop reading then.
-        await until_disconnect(self._send_parts(out, parts, closing), scope, receive)
+        await until_disconnect(produce, scope, receive)
 
-    async def _send_parts(
-        self, send: Send, parts: list[tuple[bytes, int, int]], closing: bytes
+    async def _hand_over_parts(
+        self, send: Send, file: _OpenFile, parts: list[tuple[bytes, int, int]], closing: bytes
     ) -> None:
-        file: IO[bytes] = await asyncio.to_thread(open, self.path, "rb")
-        try:
+        """Hand ``parts`` of ``file`` to the server to send (``http.response.zerocopysend``).
+
+        The server reads the file itself (``sendfile``); the file stays open
+        until the last message has been sent.
+        """
+        fd = file.fd if file.fd is not None else await in_thread(file.open)
+        # NOTE: a file object over the open descriptor (no I/O), as the extension asks for.
+        with open(fd, "rb", buffering=0, closefd=False) as handle:  # noqa: ASYNC230
             last = len(parts) - 1
             for index, (preamble, start, end) in enumerate(parts):
                 if preamble:
                     await send({"type": "http.response.body", "body": preamble, "more_body": True})
-                if start:
-                    await asyncio.to_thread(file.seek, start)
-                left = end - start
-                while left > 0:
-                    chunk = await asyncio.to_thread(file.read, min(self.chunk_size, left))
-                    if not chunk:
-                        raise RuntimeError(f"{self.path!r} shrank while it was being sent")
-                    left -= len(chunk)
-                    more = left > 0 or index < last or bool(closing)
-                    await send({"type": "http.response.body", "body": chunk, "more_body": more})
+                await send(
+                    {
+                        "type": "http.response.zerocopysend",
+                        "file": handle,
+                        "offset": start,
+                        "count": end - start,
+                        "more_body": index < last or bool(closing),
+                    }
+                )
+        if closing:
+            await send({"type": "http.response.body", "body": closing, "more_body": False})
+
+    async def _send_parts(
+        self, send: Send, file: _OpenFile, parts: list[tuple[bytes, int, int]], closing: bytes
+    ) -> None:
+        """Send ``parts`` of ``file``, each chunk read in a thread while the one before is sent.
+
+        PERF: one thread hand-off per ``chunk_size`` bytes (positioned reads:
+        no seeks), and the next read runs while a chunk is being sent.
+        """
+        executor = one_thread() if self.read_in_one_thread else None
+        reads = _reads(parts, self.chunk_size)
+        step = next(reads)  # NOTE: never empty: empty files and 416s are answered earlier
+        reading = start_in_thread(file.read, step[1], step[2], executor=executor)
+        try:
+            while True:
+                preamble, _, size = step
+                chunk = await finished(reading)
+                ahead = next(reads, None)
+                if ahead is not None:
+                    reading = start_in_thread(file.read, ahead[1], ahead[2], executor=executor)
+                if preamble:
+                    await send({"type": "http.response.body", "body": preamble, "more_body": True})
+                if len(chunk) != size:
+                    raise RuntimeError(f"{self.path!r} shrank while it was being sent")
+                more = ahead is not None or bool(closing)
+                await send({"type": "http.response.body", "body": chunk, "more_body": more})
+                if ahead is None:
+                    break
+                step = ahead
         finally:
-            file.close()
+            if not reading.done():  # a read ahead, left by an error or a cancellation
+                await asyncio.wait((reading,))
         if closing:
             await send({"type": "http.response.body", "body": closing, "more_body": False})
 
