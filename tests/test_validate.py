@@ -1048,19 +1048,5 @@ async def test_a_client_gone_by_oserror_may_leave_the_response_unfinished() -> N
     async def receive() -> Any:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    scope: dict[str, Any] = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [],
-        "client": None,
-        "server": None,
-    }
-    await trane.validate(app)(scope, receive, gone_after_start)
+    await trane.validate(app)(http_scope(), receive, gone_after_start)
     assert len(sent) == 1
