@@ -97,7 +97,8 @@ def test_server_json_body(running: Running) -> None:
 
 def test_server_body_too_large(running: Running) -> None:
     response = running.client.post(
-        "/items", content=b"[" + b"1," * 40_000 + b"1]",
+        "/items",
+        content=b"[" + b"1," * 40_000 + b"1]",
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 413
