@@ -38,7 +38,7 @@ from typing import Any, Final
 
 try:
     import httpx
-except ImportError:  # pragma: no cover
+except ImportError:  # pragma: no cover - httpx is in the test extra the suite runs with
     raise ImportError("trane.testing needs httpx: pip install httpx") from None
 
 from .compat import as_asgi3
