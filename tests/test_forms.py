@@ -410,6 +410,17 @@ async def test_form_part_header_limits_are_class_policies() -> None:
     assert data(many) == {f"f{i}": ["1"] for i in range(5)}
 
 
+async def post_measured(view: Any, chunks: list[bytes]) -> tuple[Any, int]:
+    """POST ``chunks`` as a multipart body to ``view``: its result, and tracemalloc's peak."""
+    tracemalloc.start()
+    try:
+        result = await request(view, "POST", "/", chunks=chunks, headers=MULTIPART)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
 @pytest.mark.parametrize(
     "lines",
     [
@@ -423,12 +434,7 @@ async def test_form_part_header_limits_are_class_policies() -> None:
 async def test_form_hostile_part_headers_are_400_with_bounded_memory(lines: list[bytes]) -> None:
     body = headed(*lines)
     chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
-    tracemalloc.start()
-    try:
-        result = await request(SizeOnly, "POST", "/", chunks=chunks, headers=MULTIPART)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    result, peak = await post_measured(SizeOnly, chunks)
     assert result.status == 400, result.body
     assert b"header" in result.body.lower(), result.body
     assert peak < len(body) // 2 + 512 * 1024, peak
@@ -452,12 +458,7 @@ async def test_form_part_header_limits_hold_without_python_multipart_bounds(
     monkeypatch.setattr(trane.forms, "MultipartParser", unbounded)
     body = headed(*lines)
     chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
-    tracemalloc.start()
-    try:
-        result = await request(SizeOnly, "POST", "/", chunks=chunks, headers=MULTIPART)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    result, peak = await post_measured(SizeOnly, chunks)
     assert (result.status, result.body) == (400, reason)
     assert peak < len(body) // 2 + 512 * 1024, peak
 
@@ -482,12 +483,7 @@ class SizeOnly(trane.Application):
 
 async def test_form_multi_megabyte_parse_allocates_little() -> None:
     chunks, size = _multi_megabyte_upload(16 * 1024 * 1024)
-    tracemalloc.start()
-    try:
-        result = await request(SizeOnly, "POST", "/", chunks=chunks, headers=MULTIPART)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    result, peak = await post_measured(SizeOnly, chunks)
     assert json.loads(result.body) == {"size": size, "in_memory": False}
     # 16 MiB went through; at most the 1 MiB spool and a few chunks were held.
     assert peak < 3 * 1024 * 1024, peak
@@ -499,12 +495,7 @@ async def test_form_over_max_body_size_in_chunks_is_413_with_bounded_memory() ->
     class Small(SizeOnly):
         max_body_size = 2 * 1024 * 1024
 
-    tracemalloc.start()
-    try:
-        result = await request(Small, "POST", "/", chunks=chunks, headers=MULTIPART)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    result, peak = await post_measured(Small, chunks)
     assert (result.status, result.body) == (413, b"Request body larger than 2097152 bytes")
     assert peak < 3 * 1024 * 1024, peak
 
