@@ -43,6 +43,7 @@ from types import MethodType
 from typing import Any, ClassVar, Final, NamedTuple
 
 from .datastructures import MutableHeaders
+from .delegation import DELEGATED, Delegated, delegate_http, mounted_scope
 from .exceptions import ClientDisconnect, HTTPError, ResponseStateError
 from .middleware import Middleware, install_class_stack
 from .params import Problem, read_signature
@@ -296,7 +297,7 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
                     )
                 except OSError:  # ASGI spec 2.4: a send to a gone client, as ResponseStream does
                     raise ClientDisconnect() from None
-            elif result is not None:
+            elif result is not None and result is not DELEGATED:
                 raise ResponseStateError(
                     f"{type(self).__name__}.{method.lower()}() returned "
                     f"{type(result).__name__} after streaming with self.send()"
@@ -460,6 +461,26 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
         else:
             body = data.encode("utf-8") if isinstance(data, str) else data
             await out({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def delegate(self, app: Any, *, prefix: str | None = None) -> Delegated:
+        """Hand this request to ``app`` (any ASGI 2 or 3 app): ``return await self.delegate(app)``.
+
+        For after a view's own checks (in ``prepare()`` or a verb): ``app``
+        answers as if mounted where the route ends (``root_path`` extended by
+        the path before the route's last path parameter, when that ends the
+        path, or by ``prefix``). Body the view read with ``body()``/``json()``
+        is replayed to it; its messages pass this view's response rules, and
+        the view's headers and cookies join its response. See trane.delegation.
+        """
+        if self.response_started:
+            raise ResponseStateError("cannot delegate(): the response has started")
+        scope = mounted_scope(self.scope, prefix)
+        reader = self.request_body()
+        receive = reader.as_receive(self._body)
+        extra = self._response_headers.raw if self._response_headers else None
+        out = self._response = self._stream(extra)
+        await delegate_http(app, scope, receive, out, lambda: reader.disconnected)
+        return DELEGATED
 
     def after_response(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
         """Call ``func(*args, **kwargs)`` once the response has been sent in full.

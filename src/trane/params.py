@@ -54,6 +54,7 @@ from typing import Annotated, Any, ClassVar, Final, get_args, get_origin
 import msgspec
 import msgspec.inspect as mi
 
+from .delegation import Delegated
 from .exceptions import HTTPError
 from .forms import FormData, UploadFile
 from .responses import EncodedJSON, Response
@@ -674,7 +675,7 @@ def _generate(
     if _encodes(signature.returns):
         ns["_encode"] = msgspec.json.Encoder().encode
         ns["_EncodedJSON"] = EncodedJSON
-        ns["_passed"] = (str, bytes, Response)
+        ns["_passed"] = (str, bytes, Response, Delegated)
         lines += [
             "    if result is None or isinstance(result, _passed):",
             "        return result",

@@ -288,6 +288,42 @@ class RequestBody:
         while not self.disconnected:
             await self._pull()
 
+    def as_receive(self, first: bytes | None = None) -> Receive:
+        """An ASGI ``receive`` over this reader, for an app the request is handed to.
+
+        It gives ``first`` (the whole body, when the view read it), or the
+        chunks buffered and still to come, as ``http.request`` messages, then
+        ``http.disconnect`` once the client leaves. No size limit applies: the
+        app handed the request owns its body.
+        """
+        taken = self.received - sum(map(len, self._chunks))
+        if first is None and taken:
+            raise RuntimeError(
+                f"{taken} bytes of the request body were read with stream() or form() "
+                "before delegate(): read it with body() (it is replayed), or not at all"
+            )
+        self._limit = None
+        ended = False
+
+        async def receive() -> Message:
+            nonlocal first, ended
+            if first is not None:
+                body, first = first, None
+                ended = True  # NOTE: first is the whole body
+                return {"type": "http.request", "body": body, "more_body": False}
+            if ended:
+                await self.wait_disconnect()
+                return {"type": "http.disconnect"}
+            try:
+                chunk = await self.chunk()
+            except ClientDisconnect:
+                ended = True
+                return {"type": "http.disconnect"}
+            ended = chunk is None or (self.complete and not self._chunks)
+            return {"type": "http.request", "body": chunk or b"", "more_body": not ended}
+
+        return receive
+
     async def receive_disconnect(self) -> Message:
         """A ``receive`` for responses that only watch for the client leaving."""
         await self.wait_disconnect()

@@ -60,7 +60,9 @@ from typing import Any, ClassVar, Final, Literal
 
 import msgspec
 
+from .compat import as_asgi3
 from .datastructures import encode_header
+from .delegation import mounted_scope
 from .exceptions import TraneError, WebSocketDisconnect
 from .layers import InMemoryChannelLayer, get_channel_layer
 from .lifespan import serve_trivial_lifespan
@@ -607,6 +609,80 @@ class WebSocketApplication(HTTPConnection):
             self._advance("send")
         await self._emit({"type": "websocket.send", "text": payload.decode("utf-8")})
 
+    # -- handing the connection on ------------------------------------------
+
+    async def delegate(self, app: Any, *, prefix: str | None = None) -> None:
+        """Hand this connection to ``app`` (any ASGI 2 or 3 app), in ``connect()``.
+
+        For after the class's own checks, before ``accept()``: ``app`` gets
+        the ``websocket.connect`` this class read, then the client's messages;
+        what it sends passes this class's state table (``websocket.http.response``
+        only where the server offers it). When it returns the connection is
+        over (closed with 1000 if it left it open) and ``disconnect()`` runs as
+        usual. The scope is the one a ``Mount`` would give (see trane.delegation).
+        """
+        state = self._state  # NOTE: a local, so that mypy does not narrow self._state
+        if state is not CONNECTING:
+            raise WebSocketStateError(
+                f"{type(self).__name__}: cannot delegate(): only in connect(), before accept()"
+            )
+        scope = mounted_scope(self.scope, prefix)
+        connect: Message | None = {"type": "websocket.connect"}
+        denial: ResponseStream | None = None  # the HTTP answer of a denial, once started
+
+        async def receive() -> Message:
+            nonlocal connect
+            if connect is not None:
+                message, connect = connect, None
+                return message
+            message = await self._receive()
+            if message["type"] == "websocket.disconnect":
+                self._state = DISCONNECTED
+                self._close_code = message.get("code", 1005)
+            return message
+
+        async def send(message: Message) -> None:
+            nonlocal denial
+            kind = message["type"]
+            if denial is not None and kind == "websocket.http.response.body":
+                await denial({**message, "type": "http.response.body"})
+                return
+            action = _DELEGATED_ACTIONS.get(kind)
+            if action is None:
+                raise WebSocketStateError(f"unexpected ASGI message {kind!r} from {app!r}")
+            if action == "deny" and "websocket.http.response" not in (
+                self.scope.get("extensions") or {}
+            ):
+                raise WebSocketStateError(
+                    f"{kind!r}: the server did not offer the 'websocket.http.response' extension"
+                )
+            try:
+                if not self._advance(action):
+                    return
+            except WebSocketDisconnect:
+                raise OSError("the client is gone (ASGI spec 2.4)") from None
+            if action == "deny":  # NOTE: the HTTP answer takes trane's one way out
+                self._close_code = 1006
+                denial = ResponseStream(_denial(self._send))
+                await denial({**message, "type": "http.response.start"})
+                return
+            if action == "close":
+                self._close_code = message.get("code", 1000)
+            try:
+                await self._send(message)
+            except OSError:
+                self._state = DISCONNECTED
+                self._close_code = 1006
+                raise
+
+        try:
+            await as_asgi3(app)(scope, receive, send)
+        except OSError:
+            if self._state is not DISCONNECTED:
+                raise
+        if self._state is CONNECTED:
+            await self.close()  # what the server does when an app returns
+
     # -- receiving imperatively --------------------------------------------
 
     async def receive(self) -> str | bytes:
@@ -770,6 +846,15 @@ UPGRADE_REQUIRED: Final = PlainTextResponse(
     status=426,
     headers={"upgrade": "websocket", "connection": "Upgrade"},
 )
+
+
+#: What each message a delegated app sends does in the state table.
+_DELEGATED_ACTIONS: Final = {
+    "websocket.accept": "accept",
+    "websocket.send": "send",
+    "websocket.close": "close",
+    "websocket.http.response.start": "deny",
+}
 
 
 def _denial(emit: Send) -> Send:
