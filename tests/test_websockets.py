@@ -459,6 +459,59 @@ async def test_websocket_deny_without_the_extension_closes_before_accept() -> No
     await client.finished()
 
 
+class HostBound(trane.WebSocketApplication):
+    allowed_hosts = ["example.com"]
+
+    async def connect(self) -> None:
+        self.url  # noqa: B018 - reading it checks the Host header
+        await self.accept()
+
+
+class Unwelcome(trane.WebSocketApplication):
+    async def connect(self) -> None:
+        raise trane.HTTPError(403, "members only", headers={"x-why": "policy"})
+
+
+async def test_websocket_http_error_before_accept_is_its_status_not_a_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = Client(HostBound, headers=[(b"host", b"evil.test")])
+    client.scope["headers"] = [(b"host", b"evil.test")]
+    start = await client.connect()
+    assert (start["type"], start["status"]) == ("websocket.http.response.start", 400)
+    body = await client.receive()
+    assert body["body"] == b"Invalid Host header"
+    await client.finished()
+    client = Client(Unwelcome)
+    start = await client.connect()
+    assert start["status"] == 403
+    assert (b"x-why", b"policy") in start["headers"]
+    assert (await client.receive())["body"] == b"members only"
+    await client.finished()
+    # Without the denial extension: closed before accept (the server says 403).
+    client = Client(Unwelcome, extension=False)
+    assert await client.connect() == {"type": "websocket.close", "code": 1000}
+    await client.finished()
+    assert "Exception" not in caplog.text  # a refusal, not a failure
+
+
+class BadRefusal(trane.WebSocketApplication):
+    async def connect(self) -> None:
+        raise trane.HTTPError(403, headers={"x-bad": "line\nbreak"})
+
+
+async def test_websocket_http_error_deny_cannot_send_is_a_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = Client(BadRefusal)
+    start = await client.connect()
+    assert start["status"] == 500
+    await client.receive()
+    await client.finished()
+    assert "Exception in BadRefusal" in caplog.text
+    assert "x-bad" in caplog.text  # the header deny() refused is named
+
+
 async def test_websocket_connect_that_neither_accepts_nor_denies_closes() -> None:
     client = Client(Forgetful)
     assert await client.connect() == {"type": "websocket.close", "code": 1000, "reason": ""}

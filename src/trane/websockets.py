@@ -63,7 +63,7 @@ import msgspec
 from .compat import as_asgi3
 from .datastructures import encode_header
 from .delegation import mounted_scope
-from .exceptions import TraneError, WebSocketDisconnect
+from .exceptions import HTTPError, TraneError, WebSocketDisconnect
 from .layers import InMemoryChannelLayer, get_channel_layer
 from .lifespan import serve_trivial_lifespan
 from .middleware import Middleware, install_class_stack
@@ -409,6 +409,13 @@ class WebSocketApplication(HTTPConnection):
         return None
 
     async def _fail(self, exc: Exception) -> None:
+        if isinstance(exc, HTTPError) and self._state is CONNECTING:
+            # A refusal before accept (a disallowed Host, a check in connect()): its status.
+            try:
+                await self.deny(exc.status, exc.detail or exc.phrase, exc.headers)
+                return
+            except Exception as bad:  # e.g. a header value deny() refuses: a failure after all
+                exc = bad
         logger.error(
             "Exception in %s handling WebSocket %s",
             type(self).__name__,
