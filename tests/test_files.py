@@ -289,6 +289,29 @@ async def test_file_response_own_etag_is_sent_and_honoured(data_file: Path) -> N
     assert (await request(Respond, response=own(), headers=computed)).status == 200
 
 
+async def test_file_response_own_last_modified_is_the_one_compared(data_file: Path) -> None:
+    # Before: the file's mtime was compared, not the Last-Modified the client was sent.
+    stamp = "Wed, 01 Jan 2020 00:00:00 GMT"
+
+    def own(value: str = stamp) -> trane.FileResponse:
+        return trane.FileResponse(data_file, headers={"Last-Modified": value})
+
+    fresh = await request(Respond, response=own())
+    assert fresh.header_list("last-modified") == [stamp]
+    since = [(b"if-modified-since", stamp.encode())]
+    revalidated = await request(Respond, response=own(), headers=since)
+    assert (revalidated.status, revalidated.body) == (304, b"")
+    ranged = [(b"range", b"bytes=0-1"), (b"if-range", stamp.encode())]
+    resumed = await request(Respond, response=own(), headers=ranged)
+    assert (resumed.status, resumed.body) == (206, DATA[:2])
+    earlier = [(b"if-modified-since", b"Tue, 31 Dec 2019 23:59:59 GMT")]
+    assert (await request(Respond, response=own(), headers=earlier)).status == 200
+    # A Last-Modified that is no date: no date-based condition ever holds.
+    assert (await request(Respond, response=own("soon"), headers=since)).status == 200
+    resent = await request(Respond, response=own("soon"), headers=ranged)
+    assert (resent.status, resent.body) == (200, DATA)
+
+
 async def test_file_response_ranges_of_a_file_without_a_content_type(data_file: Path) -> None:
     response = trane.FileResponse(data_file)
     del response.headers["content-type"]

@@ -293,6 +293,9 @@ class FileResponse(Response):
         request = Headers(scope.get("headers", []))
         # The ETag the response carries is the one conditional requests compare.
         etag: str = self.headers.get("etag") or f'"{info.st_mtime_ns:x}-{size:x}"'
+        # So is its Last-Modified (None: one that is no date, which no date matches).
+        own_date: str | None = self.headers.get("last-modified")
+        modified = info.st_mtime if own_date is None else _http_date(own_date)
         headers = self.headers.raw[:]
         names = {name for name, _ in headers}
         for name, value in (
@@ -304,12 +307,12 @@ class FileResponse(Response):
                 headers.append((name, value))
         ranges: list[tuple[int, int]] | None = None
         if self.status == 200 and method in ("GET", "HEAD"):
-            if self._not_modified(request, etag, info.st_mtime):
+            if self._not_modified(request, etag, modified):
                 kept = [pair for pair in headers if pair[0] not in _NOT_IN_304]
                 await out.send_all(304, kept, b"")
                 return
             range_header: str | None = request.get("range")
-            if range_header is not None and self._if_range_holds(request, etag, info.st_mtime):
+            if range_header is not None and self._if_range_holds(request, etag, modified):
                 ranges = parse_range(range_header, size)
 
         if ranges == []:
@@ -432,18 +435,18 @@ class FileResponse(Response):
             await send({"type": "http.response.body", "body": closing, "more_body": False})
 
     @staticmethod
-    def _not_modified(request: Headers, etag: str, mtime: float) -> bool:
+    def _not_modified(request: Headers, etag: str, mtime: float | None) -> bool:
         if_none_match: str | None = request.get("if-none-match")
         if if_none_match is not None:
             return _etag_listed(if_none_match, etag)
         if_modified_since: str | None = request.get("if-modified-since")
         if if_modified_since is not None:
             since = _http_date(if_modified_since)
-            return since is not None and int(mtime) <= since
+            return since is not None and mtime is not None and int(mtime) <= since
         return False
 
     @staticmethod
-    def _if_range_holds(request: Headers, etag: str, mtime: float) -> bool:
+    def _if_range_holds(request: Headers, etag: str, mtime: float | None) -> bool:
         if_range: str | None = request.get("if-range")
         if if_range is None:
             return True
@@ -451,7 +454,7 @@ class FileResponse(Response):
         if if_range.startswith(('"', "W/")):
             return if_range == etag  # strong comparison: a weak tag never matches
         since = _http_date(if_range)
-        return since is not None and int(mtime) == since
+        return since is not None and mtime is not None and int(mtime) == since
 
 
 __all__ = ["FileResponse", "content_disposition", "parse_range"]
