@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import functools
 import json
@@ -880,3 +881,32 @@ async def test_application_setting_patched_on_the_class_is_restored() -> None:
     restored = await request(Upload, "POST", "/", body=b"four")
     assert (restored.status, restored.body) == (200, b"four")
     assert Upload.allowed_methods() == {"POST", "OPTIONS"}
+
+
+# -- abstract base views ---------------------------------------------------
+
+
+class Resource(trane.Application, abc.ABC):
+    """A base view mixing in abc.ABC: subclasses must say where items live."""
+
+    @abc.abstractmethod
+    def lookup(self, key: str) -> str: ...
+
+    async def get(self, key: str) -> str:
+        return self.lookup(key)
+
+
+class Upper(Resource):
+    def lookup(self, key: str) -> str:
+        return key.upper()
+
+
+async def test_views_mix_in_abc_and_abstract_ones_are_refused_by_routes() -> None:
+    # Before: "metaclass conflict" when the class statement ran.
+    router = trane.Router([trane.Route("/{key}", Upper)])
+    result = await request(router, "GET", "/abc")
+    assert (result.status, result.body) == (200, b"ABC")
+    with pytest.raises(TypeError, match="Resource is abstract: define lookup in a subclass"):
+        trane.Route("/{key}", Resource)
+    with pytest.raises(TypeError, match="Can't instantiate abstract class"):
+        Resource({"type": "http"})  # type: ignore[abstract]  # what the test checks

@@ -32,6 +32,7 @@ closed last.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import functools
@@ -162,8 +163,11 @@ def _refuse_middleware(cls: type, name: str) -> None:
         )
 
 
-class ViewClass(type):
+class ViewClass(abc.ABCMeta):
     """The metaclass of ``Application``: keeps each class's ``VerbTable`` true.
+
+    An ``ABCMeta``, so a view may mix in ``abc.ABC`` classes and declare
+    ``@abstractmethod`` helpers (a class with some left is refused by ``Route``).
 
     The table is built when the class is made and rebuilt, for the class and
     every subclass, when a verb, ``prepare`` or ``dispatch`` is assigned to or

@@ -451,6 +451,12 @@ class Mount(BaseRoute):
 def _as_double_callable(app: Any) -> ASGI2App:
     if not callable(app):
         raise TypeError(f"expected an ASGI application or view class, got {app!r}")
+    abstract = getattr(app, "__abstractmethods__", None)
+    if isinstance(app, type) and abstract:  # NOTE: else every request would be a 500
+        raise TypeError(
+            f"{app.__name__} is abstract: define {', '.join(sorted(abstract))} "
+            "in a subclass and route to that"
+        )
     if is_double_callable(app):
         return cast(ASGI2App, app)
     # NOTE: as_asgi3(router) is mounted as the router itself: no adapter on an
