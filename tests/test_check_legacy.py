@@ -342,7 +342,7 @@ def test_channels_2_sends_header_names_as_written(
     # NOTE: real: www.rst, http.response.start: "Header names must be
     # lowercased". The consumer passes on the (b"Content-Type", ...) its docs
     # wrote; AsgiHandler passes on Django's spelling, as Django's own
-    # ASGIHandler still does (test_validate.py). Servers lowercase it anyway.
+    # ASGIHandler still does (test_validate.py). Harmless over HTTP/1.1.
     assert rules(report) == {
         "http.header-name-case": [
             f"GET {path}",
