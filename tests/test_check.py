@@ -50,8 +50,10 @@ def test_check_legacy_example_is_clean() -> None:
     assert "  uvicorn (auto)                  ASGI 2              works\n" in out
     hypercorn = "  hypercorn                       ASGI 3              FAILS - fix: "
     assert hypercorn + "serve trane.as_asgi3(app)\n" in out
-    assert "ok   WebSocket /                      not supported (raised AssertionError" in out
-    assert "ok   unknown scope type               rejected it" in out
+    assert (
+        "ok   WebSocket /                             not supported (raised AssertionError" in out
+    )
+    assert "ok   unknown scope type                      rejected it" in out
     assert out.endswith("No ASGI spec violations.\n")
 
 
@@ -98,8 +100,8 @@ def test_check_broken_app() -> None:
         "lifespan.unanswered",
     ):
         assert f"  [{rule}] " in out, rule
-    assert "BAD  unknown scope type               returned without raising" in out
-    assert "BAD  WebSocket /                      returned without answering the handshake" in out
+    assert "BAD  unknown scope type                      returned without raising" in out
+    assert "BAD  WebSocket /                             returned without answering the" in out
     assert "      fix (app): give 'body' as bytes (encode str first)\n" in out
     assert "      seen in: GET /, HEAD /, POST / (chunked body), POST / (client leaves" in out
 
@@ -131,8 +133,8 @@ def test_check_unloadable_target_exits_2(target: str, error: str) -> None:
 def test_check_in_process_main(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["check", "check_apps:fine"]) == 0
     out = capsys.readouterr().out
-    assert "  ok   GET /                            200, 4 body bytes\n" in out
-    assert "lifespan startup                 not supported (raised ValueError" in out
+    assert "  ok   GET /                                   200, 4 body bytes\n" in out
+    assert "lifespan startup                        not supported (raised ValueError" in out
     assert "lifespan shutdown" not in out  # never started
 
 
@@ -362,6 +364,11 @@ def test_scenarios_of_a_good_app() -> None:
             True,
         ),
         "WebSocket /": ("accepted, sent 1 message(s), returned after the close", True),
+        "GET / (required scope keys only)": ("200, 2 body bytes", True),
+        "WebSocket / (required scope keys only)": (
+            "accepted, sent 1 message(s), returned after the close",
+            True,
+        ),
         "unknown scope type": ("rejected it: raised LookupError: nope", True),
         "lifespan shutdown": ("lifespan.shutdown.complete", True),
     }
@@ -415,6 +422,85 @@ def test_scenarios_of_an_app_that_fails_startup() -> None:
     assert "lifespan shutdown" not in got
 
 
+async def _http_needs_scheme(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200 if scope["scheme"] else 400})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def _http_hides_its_error(scope: Scope, receive: Receive, send: Send) -> None:
+    # A framework that answers 500 for its own KeyError, as an error handler does.
+    status = 200 if "client" in scope else 500
+    await send({"type": "http.response.start", "status": status})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def _ws_needs_subprotocols(scope: Scope, receive: Receive, send: Send) -> None:
+    assert scope["subprotocols"] == []  # the check offers none
+    await _ws_echo(scope, receive, send)
+
+
+async def _ws_raises_other_key_errors(scope: Scope, receive: Receive, send: Send) -> None:
+    if "scheme" not in scope:
+        raise KeyError("path")  # an optional key is missing, but this is another
+    raise KeyError(["unhashable"])
+
+
+@pytest.mark.usefixtures("quick")
+def test_scenarios_with_only_the_required_scope_keys() -> None:
+    # www.rst: "scheme", "subprotocols" and others are optional, with a default;
+    # daphne sends no "scheme" in a WebSocket scope. An app that needs one fails there.
+    app = app_of(http=_http_needs_scheme, websocket=_ws_needs_subprotocols)
+    report = check.check(app, "test:app")
+    got = {s.name: (s.outcome, s.ok) for s in report.scenarios}
+    assert got["GET /"] == ("200, 2 body bytes", True)
+    assert got["GET / (required scope keys only)"] == (
+        "raised KeyError for the optional scope['scheme']",
+        False,
+    )
+    assert got["WebSocket /"][1] is True
+    assert got["WebSocket / (required scope keys only)"] == (
+        "raised KeyError for the optional scope['subprotocols']",
+        False,
+    )
+    assert [(f.scenario, f.rule, f.side, f.detail, f.fix) for f in report.findings] == [
+        (
+            "GET / (required scope keys only)",
+            "asgi.optional-scope-key",
+            "app",
+            "the app raised KeyError for scope['scheme'], which www.rst makes optional"
+            ' (default "http")',
+            """read it with its default: scope.get('scheme', "http")""",
+        ),
+        (
+            "WebSocket / (required scope keys only)",
+            "asgi.optional-scope-key",
+            "app",
+            "the app raised KeyError for scope['subprotocols'], which www.rst makes optional"
+            " (default [])",
+            "read it with its default: scope.get('subprotocols', [])",
+        ),
+    ]
+    assert report.exit_code == 1
+
+
+@pytest.mark.usefixtures("quick")
+def test_scenarios_with_only_the_required_scope_keys_other_failures() -> None:
+    app = app_of(http=_http_hides_its_error, websocket=_ws_raises_other_key_errors)
+    report = check.check(app, "test:app")
+    got = {s.name: (s.outcome, s.ok) for s in report.scenarios}
+    assert got["GET / (required scope keys only)"] == (
+        "500, 2 body bytes (with every key: 200)",
+        False,
+    )
+    # Not about an optional key: the app does not take WebSockets, as before.
+    assert got["WebSocket / (required scope keys only)"] == (
+        "not supported (raised KeyError: 'path')",
+        True,
+    )
+    assert got["WebSocket /"] == ("not supported (raised KeyError: ['unhashable'])", True)
+    assert report.findings == []
+
+
 def test_report_json_round_trips() -> None:
     report = check.Report("m:app", check.ASGI2, "why")
     report.scenarios.append(check.Scenario("GET /", "200", True))
@@ -433,3 +519,10 @@ def test_python_m_trane_exits_with_main_s_code(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(SystemExit) as info:
         runpy.run_module("trane.__main__", run_name="__main__")
     assert info.value.code == 2
+
+
+def test_an_exception_without_a_message_is_named_alone() -> None:
+    # Starlette 0.11 raises a bare ClientDisconnect() (tests/test_check_legacy.py):
+    # its outcome reads "raised ClientDisconnect", not "raised ClientDisconnect: ".
+    assert check._raised(ConnectionError()) == "raised ConnectionError"
+    assert check._raised(LookupError("nope")) == "raised LookupError: nope"

@@ -13,8 +13,12 @@ Two halves, both on an app already loaded:
 * ``scenarios(app)`` drives the app in-process, wrapped in
   ``trane.validate(strict=False)``, through fixed scenarios: lifespan startup,
   GET, HEAD, a POST with a chunked body, a client that leaves mid-body, a
-  WebSocket connect/message/close, a scope type nobody knows, lifespan
-  shutdown. Every ``ASGIViolation`` logged meanwhile becomes a finding.
+  WebSocket connect/message/close, a GET and a WebSocket again with only the
+  scope keys www.rst requires (``OPTIONAL_KEYS`` left out, as some servers
+  do), a scope type nobody knows, lifespan shutdown. Every ``ASGIViolation``
+  logged meanwhile becomes a finding, and so does a KeyError the app raised
+  for an optional key left out (``asgi.optional-scope-key``, the checker's
+  own rule: ``validate`` cannot tell whose KeyError it sees).
   What the spec allows is not a failure: an app may raise on a lifespan or
   WebSocket scope it does not support, or deny a WebSocket; it should raise
   on the unknown scope type (asgi.rst, "Protocol Specifications").
@@ -31,12 +35,12 @@ import functools
 import inspect
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
 from .compat import as_asgi3, is_double_callable
-from .types import ASGI3App, Message, Receive, Scope
+from .types import ASGI3App, Message, Receive, Scope, Send
 from .validate import ASGIViolation, validate
 
 ASGI2: Final = "ASGI 2"  # app(scope), then await instance(receive, send)
@@ -231,7 +235,63 @@ class _Collect(logging.Handler):
 
 
 def _raised(exc: BaseException) -> str:
-    return f"raised {type(exc).__name__}: {exc}"
+    text = str(exc)
+    return f"raised {type(exc).__name__}: {text}" if text else f"raised {type(exc).__name__}"
+
+
+#: The scope keys www.rst makes optional, with the default an app must assume
+#: when one is missing (``state`` aside: without it a server simply has no
+#: lifespan state). The "required scope keys only" scenarios leave them out:
+#: daphne, for one, sends no ``scheme`` in a WebSocket scope.
+OPTIONAL_KEYS: Final[dict[str, dict[str, str]]] = {
+    "http": {
+        "scheme": '"http"',
+        "raw_path": "None",
+        "root_path": '""',
+        "client": "None",
+        "server": "None",
+    },
+    "websocket": {
+        "http_version": '"1.1"',
+        "scheme": '"ws"',
+        "raw_path": "None",
+        "query_string": 'b""',
+        "root_path": '""',
+        "client": "None",
+        "server": "None",
+        "subprotocols": "[]",
+    },
+}
+OPTIONAL_KEY: Final = "asgi.optional-scope-key"  # a finding of the checker, not of validate
+LEAST: Final = "required scope keys only"
+
+
+def _required_only(scope: Scope) -> Scope:
+    optional = OPTIONAL_KEYS[scope["type"]]
+    return {key: value for key, value in scope.items() if key not in optional}
+
+
+async def _required_keys_only(
+    app: ASGI3App, protocol: str, run: Callable[[ASGI3App], Awaitable[tuple[str, bool]]]
+) -> tuple[tuple[str, bool], tuple[str, str] | None]:
+    """``run(app)`` with a scope made by ``_required_only``: (outcome, (protocol, key)
+    when the app raised KeyError for an optional key left out)."""
+    needed: list[str] = []
+
+    async def noting(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await app(scope, receive, send)
+        except KeyError as exc:
+            key = exc.args[0] if exc.args else None
+            if isinstance(key, str) and key in OPTIONAL_KEYS[protocol] and key not in scope:
+                needed.append(key)
+            raise
+
+    outcome = await run(noting)
+    if not needed:
+        return outcome, None
+    key = needed[0]
+    return (f"raised KeyError for the optional scope[{key!r}]", False), (protocol, key)
 
 
 def _http_scope(method: str, path: str, state: dict[str, Any], headers: list[Any]) -> Scope:
@@ -259,12 +319,16 @@ async def _http(
     state: dict[str, Any],
     chunks: tuple[bytes, ...] = (),
     leave: bool = False,
+    least: bool = False,
 ) -> tuple[str, bool]:
-    """One request; ``leave``: the client goes away after the first chunk."""
+    """One request; ``leave``: the client goes away after the first chunk;
+    ``least``: the scope has only the keys the spec requires."""
     headers = [(b"content-type", b"text/plain")] if chunks else []
     if chunks and not leave:
         headers.append((b"content-length", str(sum(map(len, chunks))).encode()))
     scope = _http_scope(method, path, state, headers)
+    if least:
+        scope = _required_only(scope)
     parts = list(chunks) or [b""]
     sent: list[Message] = []
     complete = asyncio.Event()
@@ -297,11 +361,15 @@ async def _http(
     return f"{status}, {size} body bytes", status is not None
 
 
-async def _websocket(app: ASGI3App, path: str, state: dict[str, Any]) -> tuple[str, bool]:
+async def _websocket(
+    app: ASGI3App, path: str, state: dict[str, Any], least: bool = False
+) -> tuple[str, bool]:
     """Connect, send "hello", take what comes for a moment, then disconnect."""
-    scope = {**_http_scope("GET", path, state, []), "type": "websocket", "scheme": "ws"}
+    scope: Scope = {**_http_scope("GET", path, state, []), "type": "websocket", "scheme": "ws"}
     del scope["method"]
     scope["subprotocols"] = []
+    if least:
+        scope = _required_only(scope)
     incoming: asyncio.Queue[Message] = asyncio.Queue()
     incoming.put_nowait({"type": "websocket.connect"})
     answer: list[str] = []
@@ -405,8 +473,16 @@ async def scenarios(app: Any, path: str = "/") -> tuple[list[Scenario], list[Fin
     results: list[Scenario] = []
     findings: list[Finding] = []
 
-    def record(name: str, outcome: tuple[str, bool]) -> None:
+    def record(name: str, outcome: tuple[str, bool], needed: tuple[str, str] | None = None) -> None:
         results.append(Scenario(name, *outcome))
+        if needed is not None:
+            protocol, key = needed
+            default = OPTIONAL_KEYS[protocol][key]
+            detail = f"the app raised KeyError for scope[{key!r}], which www.rst makes optional"
+            fix = f"read it with its default: scope.get({key!r}, {default})"
+            findings.append(
+                Finding(name, OPTIONAL_KEY, "app", f"{detail} (default {default})", "", fix)
+            )
         for violation in collect.violations:
             shown = "" if violation.message is None else repr(violation.message)[:200]
             findings.append(
@@ -420,7 +496,8 @@ async def scenarios(app: Any, path: str = "/") -> tuple[list[Scenario], list[Fin
         lifespan = _Lifespan(checked)
         record("lifespan startup", await lifespan.event("lifespan.startup"))
         state = lifespan.state
-        record(f"GET {path}", await _http(checked, "GET", path, state))
+        full = await _http(checked, "GET", path, state)
+        record(f"GET {path}", full)
         record(f"HEAD {path}", await _http(checked, "HEAD", path, state))
         chunks = (b"first,", b"second,", b"third")
         record(f"POST {path} (chunked body)", await _http(checked, "POST", path, state, chunks))
@@ -429,6 +506,16 @@ async def scenarios(app: Any, path: str = "/") -> tuple[list[Scenario], list[Fin
             await _http(checked, "POST", path, state, chunks, leave=True),
         )
         record(f"WebSocket {path}", await _websocket(checked, path, state))
+        least = functools.partial(_http, method="GET", path=path, state=state, least=True)
+        outcome, needed = await _required_keys_only(checked, "http", least)
+        status, full_status = outcome[0].partition(",")[0], full[0].partition(",")[0]
+        if outcome[1] and full[1] and status != full_status:  # a framework that hid the error
+            outcome = (f"{outcome[0]} (with every key: {full_status})", False)
+        record(f"GET {path} ({LEAST})", outcome, needed)
+        least = functools.partial(_websocket, path=path, state=state, least=True)
+        record(
+            f"WebSocket {path} ({LEAST})", *await _required_keys_only(checked, "websocket", least)
+        )
         record("unknown scope type", await _unknown_scope(checked))
         if lifespan.running:
             record("lifespan shutdown", await lifespan.event("lifespan.shutdown"))
