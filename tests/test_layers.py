@@ -439,12 +439,17 @@ async def test_layer_group_send_stops_waiting_for_a_member_that_left() -> None:
     assert layer._channels == {}
 
 
-async def test_layer_send_skips_a_cancelled_waiter() -> None:
+@pytest.mark.parametrize("group", [False, True], ids=["send", "group_send"])
+async def test_layer_send_skips_a_cancelled_waiter(group: bool) -> None:
     layer = InMemoryChannelLayer()
+    await layer.group_add("g", "c")
     waiting = asyncio.ensure_future(layer.receive("c"))
     await asyncio.sleep(0)
     waiting.cancel()  # its finally has not run yet when the message comes
-    await layer.send("c", {"type": "x"})
+    if group:
+        await layer.group_send("g", {"type": "x"})
+    else:
+        await layer.send("c", {"type": "x"})
     with pytest.raises(asyncio.CancelledError):
         await waiting
     assert await layer.receive("c") == {"type": "x"}

@@ -434,7 +434,19 @@ class InMemoryChannelLayer:
         members = self._groups.get(group)
         if not members:
             return
-        full = [c for c in list(members) if not self._offer(group, c, message, clone, now)]
+        channels, hand = self._channels, self._hand
+        full = []
+        for channel in list(members):
+            entry = channels.get(channel)
+            # PERF: the usual member (nothing queued, its reader waiting) is
+            # handed its copy here, without the checks of _offer and _put.
+            if entry is not None and not entry.messages:
+                watcher = entry.watcher
+                waiting = entry.waiters or (watcher is not None and not watcher.done())
+                if waiting and hand(entry, clone(message)):
+                    continue
+            if not self._offer(group, channel, message, clone, now):
+                full.append(channel)
         for _ in range(_PATIENCE - 1):
             if not full:
                 return
