@@ -18,13 +18,16 @@ shutdown cancel out, what is left is one request.
   and typed cases call it (``--case``).
 * ``--fanout``: one in-process WebSocket group fan-out round (``fanout.py``)
   with N and 5N ``group_send`` calls, trane's loop and Channels' consumer:
-  instructions per event delivered.
+  instructions per event delivered. With ``--server``: the uvicorn process
+  (as ``fanout-server`` runs it) serving ``--members`` real ``websockets``
+  clients, the N and 5N events asked for by a publisher connection.
 
     python -m benchmarks.count                       # in-process, every app
     python -m benchmarks.count --case post           # in-process POST of 300 B of JSON
     python -m benchmarks.count --server              # under uvicorn, every app
     python -m benchmarks.count --server --apps "trane Router (ASGI 2),raw ASGI 2 class"
     python -m benchmarks.count --fanout --members 20 --requests 1000
+    python -m benchmarks.count --fanout --server --members 20 --requests 1000
 
 Needs valgrind and setarch (``apt-get install valgrind util-linux``); two
 measurements run at a time (2 cores). Not part of the test suite.
@@ -42,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -102,12 +106,23 @@ async def send_requests(port: int, n: int, load: run.Load, timeout: float = 300.
 
 
 def count_server(target: str, interface: str, n: int, case: str = "hello") -> int:
+    load = SERVER_LOADS.get(case, SERVER_LOADS["hello"])
+    return count_uvicorn(target, interface, lambda port: send_requests(port, n, load))
+
+
+def count_uvicorn(
+    target: str,
+    interface: str,
+    drive: Callable[[int], Coroutine[Any, Any, None]],
+    env: dict[str, str] | None = None,
+) -> int:
+    """The instructions of uvicorn serving ``target`` while ``drive(port)`` loads it."""
     port = run.free_port()
     command = callgrind(run.uvicorn_command(target, interface, port))
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=environment(), stdout=log, stderr=log)
+        proc = subprocess.Popen(command, cwd=ROOT, env=env or environment(), stdout=log, stderr=log)
         try:
-            asyncio.run(send_requests(port, n, SERVER_LOADS.get(case, SERVER_LOADS["hello"])))
+            asyncio.run(drive(port))
         finally:
             proc.send_signal(signal.SIGINT)
             try:
@@ -171,10 +186,50 @@ def count_fanout(label: str, members: int, events: int) -> int:
     return collected(done.stderr)
 
 
-def per_event(label: str, members: int, events: int) -> float:
+async def fan_clients(port: int, members: int, events: int, timeout: float = 600.0) -> None:
+    """``members`` websockets clients of ``/fan``, then ``events`` group_sends via ``/pub``."""
+    from websockets.asyncio.client import connect
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            publisher = await connect(f"ws://127.0.0.1:{port}/pub", compression=None)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise run.BenchmarkError(f"nothing listening on port {port}") from None
+            await asyncio.sleep(0.2)
+    clients = [
+        await connect(f"ws://127.0.0.1:{port}/fan", compression=None) for _ in range(members)
+    ]
+
+    async def member(ws: Any) -> None:
+        for _ in range(events):
+            await ws.recv()
+
+    try:
+        await publisher.send(f"{events} fan-out")
+        await asyncio.wait_for(asyncio.gather(*(member(ws) for ws in clients)), timeout)
+        if await asyncio.wait_for(publisher.recv(), timeout) != f"sent {events}":
+            raise run.BenchmarkError(f"the publisher on port {port} answered wrongly")
+    finally:
+        for ws in [*clients, publisher]:
+            await ws.close()
+
+
+def count_fanout_server(label: str, members: int, events: int) -> int:
+    """The uvicorn process serving ``label``'s fan-out app to real clients (``--server``)."""
+    from benchmarks.fanout import APPS
+
+    env = {**environment(), "FANOUT_LAYER": "memory"}
+    return count_uvicorn(*APPS[label], lambda port: fan_clients(port, members, events), env)
+
+
+def per_event(label: str, members: int, events: int, server: bool = False) -> float:
     """Instructions per event delivered: ``events`` and ``5 * events`` group_sends."""
+    count = count_fanout_server if server else count_fanout
     with ThreadPoolExecutor(2) as pool:
-        small, large = pool.map(lambda m: count_fanout(label, members, m), [events, 5 * events])
+        small, large = pool.map(lambda m: count(label, members, m), [events, 5 * events])
     return (large - small) / (4 * events * members)
 
 
@@ -219,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"needs {' and '.join(missing)}: apt-get install valgrind util-linux")
         return 2
     if args.fanout:
-        return fanout_main(args.members, args.requests // 10 or 1)
+        return fanout_main(args.members, args.requests // 10 or 1, args.server)
     known = case_labels(args.case) if not args.server else list(run.SERVED)
     labels = args.apps.split(",") if args.apps else known
     unknown = [label for label in labels if label not in known]
@@ -261,14 +316,15 @@ def fanout_loop(label: str, members: str, events: str) -> int:
     return 0
 
 
-def fanout_main(members: int, events: int) -> int:
+def fanout_main(members: int, events: int, server: bool = False) -> int:
     from benchmarks.fanout import CHANNELS, TRANE
 
     counts = {}
     for label in (TRANE, CHANNELS):
-        counts[label] = per_event(label, members, events)
+        counts[label] = per_event(label, members, events, server)
         print(f"  {label}: {counts[label]:,.0f} instructions/event", flush=True)
-    print(f"\n== instructions per event delivered, in-process fan-out, {members} members ==")
+    where = f"the uvicorn process, {members} websockets clients" if server else "in-process"
+    print(f"\n== instructions per event delivered, fan-out, {where} ==")
     print(f"{'connection loop':36s} {'instr/event':>11s}   {CHANNELS}'s count ÷ the loop's")
     for label, value in counts.items():
         print(f"{label:36s} {value:11,.0f}   {counts[CHANNELS] / value:.3f}x")

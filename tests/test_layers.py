@@ -381,6 +381,19 @@ async def test_layer_group_send_burst_reaches_members_that_keep_up() -> None:
     assert layer.dropped == 0
 
 
+async def test_layer_group_send_yields_once_a_member_has_a_batch_waiting() -> None:
+    layer = InMemoryChannelLayer()
+    await layer.group_add("g", "slow")
+    yielded = []
+    for n in range(40):
+        ran: list[int] = []
+        asyncio.get_running_loop().call_soon(ran.append, n)
+        await layer.group_send("g", {"type": "event", "n": n})
+        yielded += ran  # the loop had a turn during this group_send
+    assert yielded == list(range(31, 40))  # from the 32nd message waiting on
+    assert [(await layer.receive("slow"))["n"] for _ in range(40)] == list(range(40))
+
+
 async def test_layer_group_send_loss_to_a_member_that_never_reads_is_visible(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -439,12 +452,17 @@ async def test_layer_group_send_stops_waiting_for_a_member_that_left() -> None:
     assert layer._channels == {}
 
 
-async def test_layer_send_skips_a_cancelled_waiter() -> None:
+@pytest.mark.parametrize("group", [False, True], ids=["send", "group_send"])
+async def test_layer_send_skips_a_cancelled_waiter(group: bool) -> None:
     layer = InMemoryChannelLayer()
+    await layer.group_add("g", "c")
     waiting = asyncio.ensure_future(layer.receive("c"))
     await asyncio.sleep(0)
     waiting.cancel()  # its finally has not run yet when the message comes
-    await layer.send("c", {"type": "x"})
+    if group:
+        await layer.group_send("g", {"type": "x"})
+    else:
+        await layer.send("c", {"type": "x"})
     with pytest.raises(asyncio.CancelledError):
         await waiting
     assert await layer.receive("c") == {"type": "x"}

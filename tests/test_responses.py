@@ -14,7 +14,7 @@ import trane
 from asgi import make_scope, recorder, request
 from communicator import Communicator
 from trane import responses
-from trane.responses import ResponseStream, format_cookie, json_dumps, speaks_spec_2_4
+from trane.responses import ResponseStream, format_cookie, json_dumps, json_text, speaks_spec_2_4
 from trane.types import Message
 
 events: list[str] = []
@@ -152,11 +152,17 @@ def test_response_rejects_bad_status_and_content() -> None:
 def test_json_dumps_matches_json_dumps(value: Any) -> None:
     expected = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     assert json_dumps(value) == expected.encode()
+    assert json_text(value) == expected
 
 
 def test_json_dumps_refuses_what_json_cannot_encode() -> None:
     with pytest.raises(ValueError, match="Out of range float"):
         json_dumps([float("inf")])
+    for encode in (json_dumps, json_text):
+        with pytest.raises(ValueError, match=r"a lone surrogate '\\udc00' is no text"):
+            encode({"é": "\udc00"})
+        with pytest.raises(ValueError, match="Out of range float"):
+            encode({"nan": float("nan")})
     with pytest.raises(TypeError, match="not JSON serializable"):
         json_dumps({"when": object()})
     circular: list[Any] = []

@@ -700,13 +700,14 @@ async def test_websocket_max_message_size_closes_1009(payload: str | bytes) -> N
     assert events == [("disconnect", 1009)]
 
 
+@pytest.mark.parametrize("app", [Echo, Json], ids=["send_text", "send_json"])
 async def test_websocket_send_raising_oserror_is_a_quiet_disconnect(
-    caplog: pytest.LogCaptureFixture,
+    app: type[trane.WebSocketApplication], caplog: pytest.LogCaptureFixture
 ) -> None:
     """uvicorn's send raises ClientDisconnected (an OSError) once the client left."""
     sent: list[Message] = []
     inbox: asyncio.Queue[Message] = asyncio.Queue()
-    for message in ({"type": "websocket.connect"}, {"type": "websocket.receive", "text": "x"}):
+    for message in ({"type": "websocket.connect"}, {"type": "websocket.receive", "text": '"x"'}):
         inbox.put_nowait(message)
 
     async def send(message: Message) -> None:
@@ -715,7 +716,7 @@ async def test_websocket_send_raising_oserror_is_a_quiet_disconnect(
         sent.append(message)
 
     with caplog.at_level(logging.ERROR, logger="trane"):
-        await asyncio.wait_for(Echo({"type": "websocket", "path": "/"})(inbox.get, send), 2)
+        await asyncio.wait_for(app({"type": "websocket", "path": "/"})(inbox.get, send), 2)
     assert sent == [{"type": "websocket.accept", "subprotocol": None}]
     assert events == [("disconnect", 1006)]
     assert caplog.text == ""

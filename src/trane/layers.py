@@ -28,10 +28,14 @@ again renews one) lets lapsed ones be dropped from its front.
 * Memory: any operation, at most once a second, also sweeps the channels
   that hold messages and the lapsed memberships, so what dead connections
   left behind is freed under any traffic, without a timer task.
-* ``send`` and ``group_send`` yield to the event loop before they deliver, so
-  a receiver reading in a loop drains between the sends of a burst (and a
-  cancelled send delivered nothing). A full channel is waited for a few more
-  loop turns; one still full after that is really behind: ``send`` raises
+* ``send`` yields to the event loop before it delivers, so a receiver
+  reading in a loop drains between the sends of a burst (and a cancelled
+  send delivered nothing). ``group_send`` delivers at once and yields after
+  delivering once a member has 32 messages waiting (``_BURST``): members take
+  a burst in batches, trane's WebSocket loop each batch in one wake-up,
+  rather than one loop turn per message, and no member gets further behind
+  than that before it gets a turn. A full channel is waited for a few loop
+  turns; one still full after that is really behind: ``send`` raises
   ``ChannelFull``, ``group_send`` skips it (like ``channels_redis``), counts
   the loss in ``dropped`` and logs it to the ``trane`` logger once until the
   channel catches up.
@@ -140,6 +144,12 @@ def _check_message(message: object) -> None:
 # each with one turn, 200 with two or more; the sender's own connection,
 # busy in its handler, gets 101 either way).
 _PATIENCE = 8
+
+# PERF: messages a member may have waiting before group_send yields to the
+# loop. Yielding before every delivery woke each member once per message;
+# in batches of 32 (the most trane's WebSocket loop takes per wake-up) the
+# fan-out server spends 46,562 -> 41,786 instructions per event.
+_BURST = 32
 
 
 class _Channel:
@@ -428,14 +438,36 @@ class InMemoryChannelLayer:
         # instead of 2.1 us for _copy() of a 3-key event.
         flat = all(isinstance(value, _SCALARS) for value in message.values())
         clone: Callable[[dict[str, Any]], dict[str, Any]] = dict.copy if flat else _copy
-        await asyncio.sleep(0)  # NOTE: members drain between the sends of a burst
         now = self._tick()
         self._lapse(now)
         members = self._groups.get(group)
         if not members:
             return
-        full = [c for c in list(members) if not self._offer(group, c, message, clone, now)]
-        for _ in range(_PATIENCE - 1):
+        channels, hand, backlog = self._channels, self._hand, self._backlog
+        expires, capacity = now + self.expiry, self.capacity
+        full = []
+        crowded = False
+        for channel in list(members):
+            entry = channels.get(channel)
+            # PERF: the usual member is served here, without the calls of
+            # _offer and _put: its reader waiting, it is handed its copy; busy
+            # (nothing expired, room left), the copy is queued (fan-out
+            # server: 46,562 -> 38,120 instructions per event with batching).
+            if entry is not None:
+                messages, watcher = entry.messages, entry.watcher
+                if entry.waiters or (watcher is not None and not watcher.done()):
+                    if not messages and hand(entry, clone(message)):
+                        continue
+                elif not messages or (messages[0][0] > now and len(messages) < capacity):
+                    messages.append((expires, clone(message)))
+                    backlog.add(channel)
+                    crowded = crowded or len(messages) >= _BURST
+                    continue
+            if not self._offer(group, channel, message, clone, now):
+                full.append(channel)
+        if crowded and not full:
+            await asyncio.sleep(0)  # NOTE: the members drain the batch meanwhile
+        for _ in range(_PATIENCE):
             if not full:
                 return
             await asyncio.sleep(0)

@@ -418,11 +418,31 @@ def json_dumps(content: Any) -> bytes:
     """
     try:
         return _encode_json(content).encode()
-    except UnicodeEncodeError as exc:
+    except ValueError as exc:
+        raise _not_json(exc) from None
+
+
+def json_text(content: Any) -> str:
+    """``json_dumps`` as a str, for a WebSocket text message or an SSE line.
+
+    >>> json_text({"hello": "wörld"})
+    '{"hello":"wörld"}'
+    """
+    try:
+        text = _encode_json(content)
+        if not text.isascii():  # PERF: only non-ASCII text may hold a lone surrogate
+            text.encode()
+    except ValueError as exc:
+        raise _not_json(exc) from None
+    return text
+
+
+def _not_json(exc: ValueError) -> ValueError:
+    """The error for a value JSON cannot carry: NaN, an infinity, a lone surrogate."""
+    if isinstance(exc, UnicodeEncodeError):
         bad = exc.object[exc.start : exc.end]
-        raise ValueError(f"cannot encode as JSON: a lone surrogate {bad!r} is no text") from None
-    except ValueError as exc:  # NaN or an infinity
-        raise ValueError(f"cannot encode as JSON: {exc}") from None
+        return ValueError(f"cannot encode as JSON: a lone surrogate {bad!r} is no text")
+    return ValueError(f"cannot encode as JSON: {exc}")
 
 
 class JSONResponse(Response):
