@@ -415,6 +415,15 @@ async def test_request_json_reads_the_first_header_of_each_name_in_any_case(
         assert result.text == "Expected a JSON body, got Content-Type 'text/plain'"
 
 
+async def test_request_json_reads_a_subclass_body() -> None:
+    class Unwrapped(Echo):
+        async def body(self) -> bytes:
+            return (await super().body()).removeprefix(b"wrapped:")
+
+    result = await request(Unwrapped, "PUT", "/", body=b'wrapped:{"a": 1}', headers=JSON_HEADERS)
+    assert (result.status, json.loads(result.body)) == (200, {"json": {"a": 1}})
+
+
 async def test_request_json_echoes_a_surrogate_pair() -> None:
     body = b'{"smile": "\\ud83d\\ude00", "raw": "\\\\ud800"}'
     result = await request(router, "PUT", "/echo", body=body, headers=JSON_HEADERS)

@@ -26,7 +26,7 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
-from typing import Any, ClassVar, Generic, TypeVar, overload
+from typing import Any, ClassVar, Final, Generic, TypeVar, overload
 
 from .cookies import parse_cookies
 from .datastructures import URL, Headers, QueryParams, host_allowed, split_host
@@ -456,7 +456,11 @@ class HTTPRequest(HTTPConnection):
                 raise HTTPError(400, f"Expected a JSON body, got Content-Type {text!r}")
         body = self._body
         if body is None:
-            body = await self._read_body(declared)
+            # NOTE: a subclass's own body() is still what json() reads.
+            if type(self).body is _BODY:
+                body = await self._read_body(declared)
+            else:
+                body = await self.body()
         try:
             return parse_json(body)
         except UnicodeDecodeError:
@@ -490,3 +494,7 @@ class HTTPRequest(HTTPConnection):
             finally:
                 await chunks.aclose()  # type: ignore[attr-defined]
         return self._form
+
+
+#: ``HTTPRequest.body``, for ``json()`` to tell whether a subclass has its own.
+_BODY: Final = HTTPRequest.body
