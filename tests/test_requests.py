@@ -395,6 +395,35 @@ async def test_request_json_refuses_what_could_not_be_echoed(body: bytes, reason
     assert (result.status, result.text) == (400, reason)
 
 
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ([(b"Content-Type", b"text/plain")], 400),
+        ([(b"CONTENT-LENGTH", b"11")], 413),  # Small: max_body_size = 10
+        ([(b"content-type", b"application/json"), (b"content-type", b"text/plain")], 200),
+        ([(b"content-type", b"text/plain"), (b"content-type", b"application/json")], 400),
+    ],
+    ids=["type-in-any-case", "length-in-any-case", "first-type-json", "first-type-text"],
+)
+async def test_request_json_reads_the_first_header_of_each_name_in_any_case(
+    headers: list[tuple[bytes, bytes]], status: int
+) -> None:
+    # ASGI servers send names in lower case; json() still finds them as self.headers does.
+    result = await request(router, "PUT", "/small", body=b'{"a": 1}', headers=headers)
+    assert result.status == status
+    if status == 400:
+        assert result.text == "Expected a JSON body, got Content-Type 'text/plain'"
+
+
+async def test_request_json_reads_a_subclass_body() -> None:
+    class Unwrapped(Echo):
+        async def body(self) -> bytes:
+            return (await super().body()).removeprefix(b"wrapped:")
+
+    result = await request(Unwrapped, "PUT", "/", body=b'wrapped:{"a": 1}', headers=JSON_HEADERS)
+    assert (result.status, json.loads(result.body)) == (200, {"json": {"a": 1}})
+
+
 async def test_request_json_echoes_a_surrogate_pair() -> None:
     body = b'{"smile": "\\ud83d\\ude00", "raw": "\\\\ud800"}'
     result = await request(router, "PUT", "/echo", body=body, headers=JSON_HEADERS)

@@ -133,6 +133,20 @@ def test_many_static_children_share_compiled_code() -> None:
     assert "D1.get(p1)" in router._walk_source or "D0.get(p1)" in router._walk_source
 
 
+def test_a_node_with_many_methods_looks_them_up_in_a_dict() -> None:
+    class Many(AnyMethod):
+        @classmethod
+        def allowed_methods(cls) -> frozenset[str]:
+            return frozenset(
+                ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "MKCOL", "COPY"]
+            )
+
+    router = trane.Router([trane.Route("/m/{x}", Many), trane.Route("/m/{x}", AnyMethod)])
+    assert routed(router, make_scope("MKCOL", "/m/1")) == (Many, {"x": "1"})
+    assert routed(router, make_scope("BREW", "/m/2")) == (AnyMethod, {"x": "2"})
+    assert ".get(method, " in router._walk_source
+
+
 def test_routes_added_after_a_request_are_compiled_in() -> None:
     router = trane.Router([trane.Route("/a/{x}", AnyMethod)])
     assert view_of(router, make_scope("GET", "/a/1")) is AnyMethod

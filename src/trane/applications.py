@@ -50,6 +50,7 @@ from .middleware import Middleware, install_class_stack
 from .params import Problem, read_signature
 from .requests import HTTPRequest, RequestBody
 from .responses import (
+    CACHED_LENGTHS,
     DONE,
     IDLE,
     LENGTH_HEADERS,
@@ -68,10 +69,6 @@ from .sse import EventStreamMixin
 from .types import Receive, Scope, Send
 
 logger = logging.getLogger("trane")
-
-# PERF: a name bound here, not imported: Python 3.11 compiles ``imported.get(...)``
-# without LOAD_METHOD (a bound method per call, +450 instructions per request).
-_LENGTH_HEADERS: Final = LENGTH_HEADERS
 
 #: Stands for the ResponseStream of a response sent whole from __call__.
 _SENT: Final = ResponseStream.sent()
@@ -279,7 +276,8 @@ class Application(EventStreamMixin, HTTPRequest, metaclass=ViewClass):
                     body = result.encode()
                     status = self.status
                     size = len(body)
-                    headers = [TEXT_PLAIN, _LENGTH_HEADERS.get(size) or length_header(size)]
+                    length = (size < CACHED_LENGTHS and LENGTH_HEADERS[size]) or length_header(size)
+                    headers = [TEXT_PLAIN, length]
                 else:
                     rendered = render_value(result, self.status, self._response_headers)
                     if rendered is None:

