@@ -135,12 +135,8 @@ def expected(name: str, path: str) -> str:
 
 
 def channels_app() -> Any:
-    """A Channels URLRouter with the apps under /<name>/, the trane Router at /.
-
-    NOTE: a trane Router routes on ``path`` minus ``root_path``; Channels'
-    URLRouter leaves both alone and sets ``path_remaining``, so the Router is
-    mounted at the root here (see README, "Legacy apps").
-    """
+    """A Channels URLRouter with each app under ``^<name>/``, the trane Router too
+    (it routes on what URLRouter leaves in ``path_remaining``)."""
     import django
 
     django.setup()
@@ -148,9 +144,7 @@ def channels_app() -> Any:
     from django.urls import re_path
 
     caller = CALLERS["channels"]
-    routes = [re_path(f"^{name}/", fit(app, caller)[0]) for name, app in APPS.items()]
-    routes[0] = re_path(r"^", fit(router, caller)[0])  # the Router: last, at the root
-    return URLRouter([*routes[1:], routes[0]])
+    return URLRouter([re_path(f"^{name}/", fit(app, caller)[0]) for name, app in APPS.items()])
 
 
 def starlette_app() -> Any:

@@ -79,3 +79,11 @@ async def test_channels_site_websocket_rooms_with_users(site: Server) -> None:
         await two.send("hi ada")
         assert await recv(one) == "grace: hi ada"
     assert "Traceback" not in site.output(), site.output()
+
+
+def test_channels_site_trane_router_under_a_url_router_prefix(site: Server) -> None:
+    # Before: 404 (the Router routed on the whole path, not on path_remaining).
+    response = httpx.get(f"{site.url}/api/items/3", timeout=5)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"item": 3, "url": "/api/items/3", "user": "AnonymousUser"}
+    assert httpx.get(f"{site.url}/api/items/x", timeout=5).status_code == 404

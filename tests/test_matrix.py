@@ -84,8 +84,6 @@ def row(request: pytest.FixtureRequest) -> Iterator[tuple[str, dict[str, str]]]:
     if key in ("channels", "starlette"):
         port = free_port()
         urls = {name: f"http://127.0.0.1:{port}/{name}/x" for name in APPS}
-        if key == "channels":  # the trane Router sits at the root (see matrix_apps)
-            urls["router"] = f"http://127.0.0.1:{port}/x"
         with start_all([row_command(key, "", port)], [port]):
             yield key, urls
         return

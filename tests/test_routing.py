@@ -668,6 +668,20 @@ async def test_view_reads_channels_url_route_kwargs() -> None:
     assert _json(result.body)["id"] == 4
 
 
+async def test_router_under_a_channels_prefix_routes_on_path_remaining() -> None:
+    # As URLRouter's re_path(r"^api/", ...) calls it: path whole, the rest in path_remaining.
+    inner = trane.Router([trane.Route("/users/{name}", Named, name="user")])
+    scope = make_scope("GET", "/srv/api/users/ann", root_path="/srv", path_remaining="users/ann")
+    view = inner(scope)
+    assert view.scope["root_path"] == "/srv/api"  # type: ignore[attr-defined]
+    assert scope["root_path"] == "/srv"  # the caller's scope is left as it was
+    result = await request(inner, "GET", "/api/users/ann", path_remaining="users/ann")
+    assert result.status == 200
+    # A path_remaining that does not end the path: the whole path was matched.
+    odd = await request(inner, "GET", "/api/users/ann", path_remaining="elsewhere")
+    assert odd.status == 404
+
+
 @pytest.mark.parametrize(
     ("name", "value", "url"),
     [

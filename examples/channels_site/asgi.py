@@ -1,7 +1,8 @@
 """Django Channels in front, trane views behind.
 
 ``ProtocolTypeRouter`` splits HTTP from WebSocket, ``URLRouter`` picks the
-view (its kwargs arrive as ``self.params``), and ``AuthMiddlewareStack`` puts
+view (its kwargs arrive as ``self.params``) or a trane ``Router`` under a
+prefix (it routes on what URLRouter left), and ``AuthMiddlewareStack`` puts
 the user on the scope. Each trane class is wrapped by ``trane.as_asgi3``.
 Serve it with::
 
@@ -24,7 +25,7 @@ from django.urls import path, re_path  # noqa: E402
 
 import trane  # noqa: E402
 
-from .views import Login, NotFound, RoomSocket, Whoami  # noqa: E402
+from .views import Login, NotFound, RoomSocket, Whoami, api  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -33,6 +34,7 @@ application = ProtocolTypeRouter(
                 [
                     path("login/<str:name>", trane.as_asgi3(Login)),
                     path("rooms/<str:room>/whoami", trane.as_asgi3(Whoami)),
+                    re_path(r"^api/", trane.as_asgi3(api)),  # a trane Router under a prefix
                     re_path(r"", trane.as_asgi3(NotFound)),
                 ]
             )

@@ -94,3 +94,13 @@ class NotFound(trane.Application):
 
     async def dispatch(self) -> Any:
         raise trane.HTTPError(404)
+
+
+class Item(trane.Application):
+    """GET /api/items/3: served by a trane Router mounted under a URLRouter prefix."""
+
+    async def get(self, n: int) -> dict[str, Any]:
+        return {"item": n, "url": self.url_for("item", n=n), "user": str(self.scope["user"])}
+
+
+api = trane.Router([trane.Route("/items/{n:int}", Item, name="item")])

@@ -711,6 +711,8 @@ class Router:
             scope["trane.router"] = self
             if "state" not in scope:  # a server without lifespan state
                 scope["state"] = self.lifespan.state
+            if "path_remaining" in scope:  # under a Channels URLRouter prefix
+                _mount_where_channels_matched(scope)
         elif self.debug and not getattr(scope["trane.router"], "debug", False):  # mounted
             scope["trane.router"] = _Debugging(scope["trane.router"])
         if self.channel_layer is not None:
@@ -790,6 +792,15 @@ class Router:
             prefix = mount.url_path_for(own).rstrip("/")
             return prefix + mount.app.url_for(rest, **params)
         raise NoMatch(f"no route named {name!r}")
+
+
+def _mount_where_channels_matched(scope: Scope) -> None:
+    """Treat what Channels' URLRouter matched (``path`` minus ``path_remaining``)
+    as a Mount prefix: ``root_path`` becomes it, so the router routes on the rest."""
+    path: str = scope["path"]
+    rest: str = scope["path_remaining"]
+    matched = path[: len(path) - len(rest)] if path.endswith(rest) else path
+    scope["root_path"] = matched.rstrip("/")  # NOTE: it starts with the server's root_path
 
 
 #: Router classes -> their subclass for routers with middleware, and back.
