@@ -292,8 +292,7 @@ class WebSocketApplication(HTTPConnection):
         message = await self._receive()
         kind = message.get("type")
         if kind == "websocket.disconnect":  # the client left before the handshake
-            self._state = DISCONNECTED
-            self._close_code = message.get("code", 1005)
+            self._left(message.get("code", 1005))
             return False
         if kind != "websocket.connect":
             raise WebSocketStateError(f"expected ASGI message 'websocket.connect', got {kind!r}")
@@ -387,8 +386,7 @@ class WebSocketApplication(HTTPConnection):
         """The data of a ``websocket.receive``; None if the connection ended."""
         kind = message["type"]
         if kind == "websocket.disconnect":
-            self._state = DISCONNECTED
-            self._close_code = message.get("code", 1005)
+            self._left(message.get("code", 1005))
             return None
         if kind != "websocket.receive":
             raise WebSocketStateError(f"unexpected ASGI message {kind!r} after the handshake")
@@ -529,9 +527,13 @@ class WebSocketApplication(HTTPConnection):
 
     def _gone(self) -> None:
         """The server said the client is gone: unwind with ``WebSocketDisconnect``."""
-        self._state = DISCONNECTED
-        self._close_code = 1006
+        self._left(1006)
         raise WebSocketDisconnect(1006) from None
+
+    def _left(self, code: int) -> None:
+        """The client is gone: state DISCONNECTED, ``code`` for ``disconnect()``."""
+        self._state = DISCONNECTED
+        self._close_code = code
 
     @property
     def subprotocols(self) -> list[str]:
@@ -663,8 +665,7 @@ class WebSocketApplication(HTTPConnection):
                 return message
             message = await self._receive()
             if message["type"] == "websocket.disconnect":
-                self._state = DISCONNECTED
-                self._close_code = message.get("code", 1005)
+                self._left(message.get("code", 1005))
             return message
 
         async def send(message: Message) -> None:
@@ -697,8 +698,7 @@ class WebSocketApplication(HTTPConnection):
             try:
                 await self._send(message)
             except OSError:
-                self._state = DISCONNECTED
-                self._close_code = 1006
+                self._left(1006)
                 raise
 
         try:
