@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from h11._abnf import field_name
@@ -238,6 +238,19 @@ def test_query_params_from_str_and_pairs() -> None:
     assert str(pairs) == "a=1+2&b=%26"
     assert repr(pairs) == "QueryParams('a=1+2&b=%26')"
     assert len(trane.QueryParams()) == 0
+
+
+_QUERY_TEXT = st.text(alphabet=st.sampled_from("ab=&+%;2F é\x00"), max_size=24)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_QUERY_TEXT | st.binary(max_size=24))
+def test_query_params_parse_as_parse_qsl_does(query: str | bytes) -> None:
+    # The split without unquoting (taken when nothing is escaped) and parse_qsl
+    # must give the same pairs, from bytes (as a server sends) and from text.
+    text = query.decode("latin-1") if isinstance(query, bytes) else query
+    expected = parse_qsl(text, keep_blank_values=True)
+    assert trane.QueryParams(query).multi_items() == expected
 
 
 # -- URL -------------------------------------------------------------------

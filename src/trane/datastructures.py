@@ -232,7 +232,17 @@ class QueryParams(MultiDict[str]):
         if isinstance(query, bytes):
             query = query.decode("latin-1")
         if isinstance(query, str):
-            query = parse_qsl(query, keep_blank_values=True)
+            if "%" in query or "+" in query:
+                query = parse_qsl(query, keep_blank_values=True)
+            else:
+                # PERF: with nothing escaped, parse_qsl only splits: at "&", then
+                # at the first "=" (a property test holds the two to the same pairs).
+                pairs = []
+                for part in query.split("&"):
+                    if part:
+                        name, _, value = part.partition("=")
+                        pairs.append((name, value))
+                query = pairs
         super().__init__(query)
 
     def __str__(self) -> str:
