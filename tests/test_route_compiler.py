@@ -85,8 +85,11 @@ def random_router(rng: random.Random) -> Router:
     router = trane.Router()
     for i in range(rng.randint(1, 40)):
         template = random_template(rng, i)
-        if rng.random() < 0.1:
+        roll = rng.random()
+        if roll < 0.1:
             router.add(trane.WebSocketRoute(template, trane.WebSocketApplication))
+        elif roll < 0.25 and ":path}" not in template:  # a Mount's prefix takes no path parameter
+            router.add(trane.Mount(template, type(f"Mounted{i}", (AnyMethod,), {})))
         else:
             router.add(trane.Route(template, random_view(rng, i)))
     return router
@@ -105,6 +108,7 @@ def test_the_fast_path_picks_what_the_complete_search_picks(
         return resolve(self, path, scope)
 
     monkeypatch.setattr(Router, "resolve", counting)
+    mounted_fast = 0
     for _ in range(300):
         router = random_router(rng)
         for _ in range(40):
@@ -117,12 +121,19 @@ def test_the_fast_path_picks_what_the_complete_search_picks(
             if expected is None:
                 assert type(instance).__name__ == "_NotFound", (path, router._walk_source)
                 continue
-            route, params, _ = expected
+            route, params, remainder = expected
             assert type(instance) is route.app, (method, path, router.routes)
-            assert instance.scope["path_params"] == params  # type: ignore[attr-defined]
+            served: Scope = instance.scope  # type: ignore[attr-defined]
+            assert served["path_params"] == params
+            if isinstance(route, trane.Mount):  # the prefix it matched moves to root_path
+                matched = path[: len(path) - len(remainder)]
+                assert served["root_path"] == matched, (path, router._walk_source)
+                assert served["trane.root_path"] == ""
+                mounted_fast += searched == before
     # Both ways were taken, often: the comparison above is not one-sided.
     assert fast > 2000, (fast, searched)
     assert searched > 2000, (fast, searched)
+    assert mounted_fast > 200, mounted_fast
 
 
 def test_many_static_children_share_compiled_code() -> None:

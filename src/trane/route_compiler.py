@@ -35,6 +35,14 @@ out as one Python function, specialised to the routes registered (Falcon's
             pass
         return None
 
+Where a Mount's prefix ends, a path going on that no static child takes
+(and with no parameter child there to try) is the Mount's, as the complete
+search would find::
+
+            if p1 == 'api':                  # Mount("/api", api_router)
+                scope['path_params'] = {}
+                return M1.enter(scope, '/api')   # root_path += "/api"
+
 A node with many static children dispatches through a dict of functions,
 one per child, so 1000 routes cost one lookup, not 1000 tests. Each function
 names its constants (routes, method tables, converters) in a namespace of
@@ -52,7 +60,7 @@ from types import CodeType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .routing import BaseRoute, _Node
+    from .routing import BaseRoute, Mount, _Node
     from .types import Scope
 
 #: ``walk(scope, parts, n, method)``: the route found (``scope["path_params"]``
@@ -91,6 +99,8 @@ class _Function:
             out(f"{ind}if n == {depth}:")
             self.end(node, bound, ind + "    ")
         if not node.children and not node.params:
+            if node.mount is not None:  # nothing else here: the Mount takes the rest
+                self.enter(node.mount, depth, bound, ind)
             return
         p = f"p{depth}"
         out(f"{ind}{p} = parts[{depth}]")
@@ -123,11 +133,27 @@ class _Function:
                 out(f"{ind}        return None")
             self.node(child, depth + 1, [*bound, (segment.name, var)], ind + "    ")
             out(f"{ind}    return None")
+        elif node.mount is not None:
+            # The path goes on, and no static child took it: with no parameter
+            # child to try either, the complete search also falls to this
+            # Mount, whose prefix is the path so far.
+            self.enter(node.mount, depth, bound, ind)
+
+    def enter(self, mount: Mount, depth: int, bound: Sequence[tuple[str, str]], ind: str) -> None:
+        """Code that hands the rest of the path to ``mount`` (see ``Mount.enter``)."""
+        out = self.lines.append
+        matched = repr(mount.prefix) if not bound else f"'/'.join(parts[:{depth}])"
+        out(f"{ind}scope['path_params'] = {self.params(bound)}")
+        out(f"{ind}return {self.name('M', mount)}.enter(scope, {matched})")
+
+    def params(self, bound: Sequence[tuple[str, str]]) -> str:
+        """The ``path_params`` dict display for the parameters ``bound``."""
+        return "{" + ", ".join(f"{name!r}: {var}" for name, var in bound) + "}"
 
     def end(self, node: _Node, bound: Sequence[tuple[str, str]], ind: str) -> None:
         """Code for a path that ends at ``node``: its first route for the method."""
         out = self.lines.append
-        params = "{" + ", ".join(f"{name!r}: {var}" for name, var in bound) + "}"
+        params = self.params(bound)
         if len(node.by_method) > MAX_CHAINED:
             by_method = self.name("B", node.by_method)
             any_method = self.name("A", node.any_method)

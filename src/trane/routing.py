@@ -14,10 +14,13 @@ route_matcher (a regex there could backtrack). Matching splits the
 request path once and walks it: one dict lookup per static segment however
 many routes there are, so 1000 routes ``/route{i}/{name}`` cost the same to
 match as three. The walk first follows the likeliest branch without looking
-back (static, else the first parameter), as Python code compiled from the
-trie (see route_compiler); only if that does not end on a full match does a
-complete depth-first search (``resolve``) run, in the order static segments,
-then parameters, then tails, and routes of one node in registration order.
+back (static, else the first parameter, and into a Mount whose prefix it
+has walked when nothing else there can take the path), as Python code
+compiled from the trie (see route_compiler); only if that does not end on a
+full match does a complete depth-first search (``resolve``) run, in the
+order static segments, then parameters, then tails, and routes of one node
+in registration order. A Mount gets the router's copy of the scope with
+``root_path`` extended by what its prefix matched (``Mount.enter``).
 
 ``Router`` is itself an ASGI 2 double-callable: ``router(scope)`` returns the
 matched class's instance (the view), with the converted parameters in
@@ -438,6 +441,8 @@ class Mount(BaseRoute):
         if any(m.group(2) == "path" for m in _PARAM.finditer(prefix)):
             raise ValueError(f"a Mount prefix cannot take a path parameter: {prefix!r}")
         super().__init__(prefix or "/", _as_double_callable(app), name, middleware)
+        #: The template without its trailing "/" ("" for a Mount at the root).
+        self.prefix = prefix
         if not prefix:  # mounted at the root: every path is the remainder
             self.segments, self.format = [], ""
         tail = _parse_segments(prefix)[1] if prefix else ""
@@ -446,6 +451,18 @@ class Mount(BaseRoute):
     @property
     def routes(self) -> list[BaseRoute]:
         return getattr(self.app, "routes", [])
+
+    def enter(self, scope: Scope, matched: str) -> Mount:
+        """Set the router's own copy of ``scope`` up for the app mounted here.
+
+        ``matched`` is the part of the path (after ``root_path``) that the
+        prefix matched: ``root_path`` is extended by it, as the ASGI spec
+        asks, and ``trane.root_path`` keeps the outermost router's.
+        """
+        root_path: str = scope.get("root_path", "")
+        scope.setdefault("trane.root_path", root_path)
+        scope["root_path"] = root_path + matched
+        return self
 
 
 def _as_double_callable(app: Any) -> ASGI2App:
@@ -471,7 +488,7 @@ def _as_double_callable(app: Any) -> ASGI2App:
 class _Node:
     """A trie node: static children by segment text, then parameter children."""
 
-    __slots__ = ("any_method", "by_method", "children", "params", "routes", "tails")
+    __slots__ = ("any_method", "by_method", "children", "mount", "params", "routes", "tails")
 
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
@@ -481,9 +498,18 @@ class _Node:
         # PERF: the HTTP route that fully matches here, by method (see index()).
         self.by_method: dict[str, BaseRoute] = {}
         self.any_method: BaseRoute | None = None
+        #: The Mount the compiled walk may enter here (see index()).
+        self.mount: Mount | None = None
 
     def index(self) -> None:
-        """Precompute, per method, the first HTTP route here that serves it."""
+        """Precompute, per method, the first HTTP route here that serves it,
+        and the Mount a path going on past this node falls to."""
+        first = self.tails[0] if self.tails else None
+        self.mount = None
+        # NOTE: only a Mount whose whole prefix is in the trie (nothing left
+        # for its tail to match), so it takes any rest of the path, any method.
+        if isinstance(first, Mount) and first.tail is not None and not first.tail.segments:
+            self.mount = first if "http" in first.scope_types else None
         self.by_method, self.any_method = {}, None
         for route in self.routes:
             if "http" not in route.scope_types or self.any_method is not None:
@@ -609,9 +635,9 @@ class Router:
                 node = child
         if route.tail is None:
             node.routes.append(route)
-            node.index()
         else:
             node.tails.append(route)
+        node.index()
         self.routes.append(route)
         if route.name is not None:
             self._names[route.name] = route
@@ -733,7 +759,7 @@ class Router:
             if route is not None:
                 serve = route.serve
                 return serve(scope)
-            return self._serve_resolved(scope, path, root_path, None)
+            return self._serve_resolved(scope, path, None)
         outer = None  # the parameters of the Mounts above us
         if root_path:  # NOTE: a Mount with parameters always extends root_path
             if path.startswith(root_path):
@@ -750,10 +776,10 @@ class Router:
                     scope["path_params"] = {**outer, **scope["path_params"]}
                 serve = route.serve
                 return serve(scope)
-        return self._serve_resolved(scope, path, root_path, outer)
+        return self._serve_resolved(scope, path, outer)
 
     def _serve_resolved(
-        self, scope: Scope, path: str, root_path: str, outer: dict[str, Any] | None
+        self, scope: Scope, path: str, outer: dict[str, Any] | None
     ) -> ASGI2Instance:
         """What ``__call__`` serves when the walk found nothing: ``resolve()``'s answer."""
         found = self.resolve(path or "/", scope)
@@ -763,15 +789,8 @@ class Router:
         if outer:
             params = {**outer, **params}
         if isinstance(route, Mount):
-            prefix = path[: len(path) - len(remainder)]
-            scope = {
-                **scope,
-                "root_path": root_path + prefix,
-                "path_params": params,
-                "trane.root_path": scope.get("trane.root_path", root_path),
-            }
-        else:
-            scope["path_params"] = params
+            route.enter(scope, path[: len(path) - len(remainder)])
+        scope["path_params"] = params
         return route.serve(scope)
 
     def openapi(
