@@ -24,6 +24,7 @@ shutdown cancel out, what is left is one request.
 
     python -m benchmarks.count                       # in-process, every app
     python -m benchmarks.count --case post           # in-process POST of 300 B of JSON
+    python -m benchmarks.count --case mount          # a route in a mounted router, and unmounted
     python -m benchmarks.count --server              # under uvicorn, every app
     python -m benchmarks.count --server --apps "trane Router (ASGI 2),raw ASGI 2 class"
     python -m benchmarks.count --fanout --members 20 --requests 1000
@@ -151,6 +152,7 @@ CASES: dict[str, bytes | dict[str, Any]] = {
     "json": {"hello": "world"},
     "post": run.POST_ANSWER,
     "typed": {},
+    "mount": BODY,
 }
 
 
@@ -159,6 +161,10 @@ def case_labels(case: str) -> list[str]:
         from benchmarks.apps import typed_post
 
         return list(typed_post.FRAMEWORKS)
+    if case == "mount":
+        import trane
+
+        return [entry.name for entry in run.mount_entries(trane)]
     return list(run.SERVED)
 
 
@@ -168,6 +174,8 @@ async def loop(label: str, n: int, case: str = "hello") -> None:
 
     if case == "typed":
         found = run.typed_entries()
+    elif case == "mount":
+        found = run.mount_entries(trane)
     else:
         found = await run.framework_entries(trane, case, CASES[case])
     entry = {e.name: e for e in found}[label]
@@ -253,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         "--case",
         choices=sorted(CASES),
         default="hello",
-        help="hello (default), json, post or typed (the typed POST's apps); --server: hello, post",
+        help="hello (default), json, post, typed or mount (their own apps); --server: hello, post",
     )
     parser.add_argument(
         "--fanout",
@@ -281,7 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown app(s) {unknown}; choose from {known}")
     mode = "server" if args.server else "inproc"
-    baseline = run.TYPED_BASELINE if args.case == "typed" else BASELINES[mode]
+    baseline = {"typed": run.TYPED_BASELINE, "mount": run.MOUNT_BASELINE}.get(
+        args.case, BASELINES[mode]
+    )
     if baseline not in labels:
         labels.append(baseline)
     counts = {}
@@ -293,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         request = "POST /post (300 B JSON)"
     elif args.case == "typed":
         request = "POST /items"
+    elif args.case == "mount":
+        request = "GET /api/hello/world"
     else:
         request = "GET /hello/world" if args.server else f"GET /{args.case}/world"
     print(f"\n== instructions per {request}, {where}, N={args.requests} ==")

@@ -68,6 +68,7 @@ CASES = (
     "typed",
     "post",
     "routes",
+    "mount",
     "server",
     "post-server",
     "body",
@@ -468,6 +469,52 @@ async def case_routes(trane: Any, cfg: Config) -> list[Table]:
         table.ratios[label] = slowdown
     table.ratio_label = "µs/req 1001 routes ÷ 3 routes (lower is better)"
     table.notes.append("  target for trane: slowdown within 1.2x")
+    return [table]
+
+
+MOUNT_BASELINE = "Starlette mounted"
+
+
+def mount_entries(trane: Any) -> list[Entry]:
+    """``GET /api/hello/world``: the route in a router mounted at /api, and unmounted."""
+    from benchmarks.apps import starlette_func
+
+    builders: list[tuple[str, Callable[[bool], Any], Callable[[Any], Runner]]] = [
+        ("Starlette", starlette_func.make_mounted, asgi3_runner)
+    ]
+    if trane is not None:
+        from benchmarks.apps import trane_app
+
+        builders.insert(0, ("trane", trane_app.make_mounted, asgi2_runner))
+    scopes = [http_scope("/api/hello/world")]
+    return [
+        Entry(f"{label} {how}", runner(build(how == "mounted")), scopes, b"Hello, world!")
+        for label, build, runner in builders
+        for how in ("mounted", "unmounted")
+    ]
+
+
+async def case_mount(trane: Any, cfg: Config) -> list[Table]:
+    samples = await measure(mount_entries(trane), cfg)
+    table = Table(
+        "Mounted router: GET /api/hello/{name} via Mount('/api', router), and unmounted",
+        ["framework", "µs/req unmounted", "µs/req mounted", "mount cost", f"vs {MOUNT_BASELINE}"],
+    )
+    for label in dict.fromkeys(name.split()[0] for name in samples):
+        flat, mounted = samples[f"{label} unmounted"], samples[f"{label} mounted"]
+        speed = paired_ratio(samples[MOUNT_BASELINE], mounted)
+        table.rows.append(
+            [
+                label,
+                f"{statistics.median(flat):.2f}",
+                f"{statistics.median(mounted):.2f}",
+                f"{paired_ratio(mounted, flat):.2f}x",
+                f"{speed:.2f}x",
+            ]
+        )
+        table.ratios[label] = speed
+    table.ratio_label = f"mounted req/s ÷ {MOUNT_BASELINE}'s (higher is faster)"
+    table.notes.append("  mount cost: median over rounds of mounted µs ÷ unmounted µs")
     return [table]
 
 
@@ -1315,6 +1362,7 @@ CASE_FUNCS: dict[str, Callable[[Any, Config], Awaitable[list[Table]]]] = {
     "json": case_json,
     "typed": case_typed,
     "routes": case_routes,
+    "mount": case_mount,
     "post": case_post,
     "server": case_server,
     "post-server": case_post_server,

@@ -6,7 +6,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from benchmarks.apps import FILE_PATH, new_hash, post_answer, upload_answer
 
@@ -70,6 +70,13 @@ def make_app(filler_routes: int = 0, full: bool = True) -> Starlette:
         Route("/file", file),
     ]
     return Starlette(routes=routes)
+
+
+def make_mounted(mounted: bool) -> Starlette:
+    """``GET /api/hello/{name}``: from a router mounted at ``/api``, or routed directly."""
+    if mounted:
+        return Starlette(routes=[Mount("/api", routes=[Route("/hello/{name}", hello)])])
+    return Starlette(routes=[Route("/api/hello/{name}", hello)])
 
 
 app = make_app()

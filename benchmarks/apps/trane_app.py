@@ -89,6 +89,13 @@ def make_router(filler_routes: int = 0, full: bool = True) -> trane.Router:
     return trane.Router(routes)
 
 
+def make_mounted(mounted: bool) -> trane.Router:
+    """``GET /api/hello/{name}``: from a router mounted at ``/api``, or routed directly."""
+    if mounted:
+        return trane.Router([trane.Mount("/api", make_router(full=False))])
+    return trane.Router([trane.Route("/api/hello/{name}", Hello)])
+
+
 router = make_router()
 app = router
 app3 = trane.as_asgi3(router)
