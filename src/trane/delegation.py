@@ -61,11 +61,21 @@ def mounted_scope(scope: Scope, prefix: str | None) -> Scope:
             prefix.startswith("/") and (rest == prefix or rest.startswith(prefix + "/"))
         ):
             raise ValueError(f"delegate() prefix {prefix!r} does not start the path {rest!r}")
-    return {
-        **scope,
-        "root_path": root_path + prefix,
-        "trane.root_path": scope.get("trane.root_path", root_path),
-    }
+    mounted = {**scope}
+    extend_root_path(mounted, prefix)
+    return mounted
+
+
+def extend_root_path(scope: Scope, matched: str) -> None:
+    """Set ``scope`` (the caller's own copy) up for an app mounted at ``matched``.
+
+    ``matched`` is the part of the path after ``root_path`` that the mount
+    point takes: ``root_path`` is extended by it, as the ASGI spec asks, and
+    ``trane.root_path`` keeps the outermost router's (``url_for`` starts there).
+    """
+    root_path: str = scope.get("root_path", "")
+    scope.setdefault("trane.root_path", root_path)
+    scope["root_path"] = root_path + matched
 
 
 def _before_last_param(rest: str, params: dict[str, Any]) -> str:
@@ -109,4 +119,4 @@ async def delegate_http(
         raise ResponseStateError(f"{app!r}, delegated to, returned before its response ended")
 
 
-__all__ = ["DELEGATED", "Delegated", "delegate_http", "mounted_scope"]
+__all__ = ["DELEGATED", "Delegated", "delegate_http", "extend_root_path", "mounted_scope"]

@@ -41,7 +41,8 @@ search would find::
 
             if p1 == 'api':                  # Mount("/api", api_router)
                 scope['path_params'] = {}
-                return M1.enter(scope, '/api')   # root_path += "/api"
+                E1(scope, '/api')            # extend_root_path: root_path += "/api"
+                return M2
 
 A node with many static children dispatches through a dict of functions,
 one per child, so 1000 routes cost one lookup, not 1000 tests. Each function
@@ -58,6 +59,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from types import CodeType
 from typing import TYPE_CHECKING, Any
+
+from .delegation import extend_root_path
 
 if TYPE_CHECKING:
     from .routing import BaseRoute, Mount, _Node
@@ -140,11 +143,12 @@ class _Function:
             self.enter(node.mount, depth, bound, ind)
 
     def enter(self, mount: Mount, depth: int, bound: Sequence[tuple[str, str]], ind: str) -> None:
-        """Code that hands the rest of the path to ``mount`` (see ``Mount.enter``)."""
+        """Code that hands the rest of the path to ``mount`` (see ``extend_root_path``)."""
         out = self.lines.append
         matched = repr(mount.prefix) if not bound else f"'/'.join(parts[:{depth}])"
         out(f"{ind}scope['path_params'] = {self.params(bound)}")
-        out(f"{ind}return {self.name('M', mount)}.enter(scope, {matched})")
+        out(f"{ind}{self.name('E', extend_root_path)}(scope, {matched})")
+        out(f"{ind}return {self.name('M', mount)}")
 
     def params(self, bound: Sequence[tuple[str, str]]) -> str:
         """The ``path_params`` dict display for the parameters ``bound``."""

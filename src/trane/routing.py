@@ -20,7 +20,7 @@ compiled from the trie (see route_compiler); only if that does not end on a
 full match does a complete depth-first search (``resolve``) run, in the
 order static segments, then parameters, then tails, and routes of one node
 in registration order. A Mount gets the router's copy of the scope with
-``root_path`` extended by what its prefix matched (``Mount.enter``).
+``root_path`` extended by what its prefix matched (``extend_root_path``).
 
 ``Router`` is itself an ASGI 2 double-callable: ``router(scope)`` returns the
 matched class's instance (the view), with the converted parameters in
@@ -43,6 +43,7 @@ from urllib.parse import quote
 
 from .applications import Application
 from .compat import as_asgi2, is_double_callable
+from .delegation import extend_root_path
 from .exceptions import HTTPError, NoMatch
 from .lifespan import Hook, Lifespan, LifespanContext
 from .middleware import asgi3_of, build_stack, checked, wrap
@@ -452,18 +453,6 @@ class Mount(BaseRoute):
     def routes(self) -> list[BaseRoute]:
         return getattr(self.app, "routes", [])
 
-    def enter(self, scope: Scope, matched: str) -> Mount:
-        """Set the router's own copy of ``scope`` up for the app mounted here.
-
-        ``matched`` is the part of the path (after ``root_path``) that the
-        prefix matched: ``root_path`` is extended by it, as the ASGI spec
-        asks, and ``trane.root_path`` keeps the outermost router's.
-        """
-        root_path: str = scope.get("root_path", "")
-        scope.setdefault("trane.root_path", root_path)
-        scope["root_path"] = root_path + matched
-        return self
-
 
 def _as_double_callable(app: Any) -> ASGI2App:
     if not callable(app):
@@ -789,7 +778,7 @@ class Router:
         if outer:
             params = {**outer, **params}
         if isinstance(route, Mount):
-            route.enter(scope, path[: len(path) - len(remainder)])
+            extend_root_path(scope, path[: len(path) - len(remainder)])
         scope["path_params"] = params
         return route.serve(scope)
 
